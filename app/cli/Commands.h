@@ -1,0 +1,32 @@
+#pragma once
+/// Each medseek-cli subcommand registers itself on the CLI11 app (one file per command) and reports
+/// its exit code through `CliContext::exitCode`. Errors are thrown and turned into one line + exit code
+/// by main: UsageError -> 2, any other exception -> 3.
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+
+namespace cli {
+struct CliContext {
+  int exitCode = 0;
+};
+
+/// Thrown for bad usage or environment problems (exit code 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void addVersionCommand(CLI::App& app, CliContext& ctx);
+/// `bench` groups the benchmark programs; each library's benchmark adds a nested subcommand.
+CLI::App* addBenchGroup(CLI::App& app);
+
+// Commands that need LibTorch alone (also built on the GPU machine):
+void addModelCommands(CLI::App& app, CLI::App& bench, CliContext& ctx);  // train, evaluate, bench model
+
+#ifndef MEDSEEK_TORCH_ONLY
+// Commands that need DICOM (imaging, DCMTK/ITK):
+void addInfoCommand(CLI::App& app, CliContext& ctx);
+void addConvertCommand(CLI::App& app, CliContext& ctx);
+void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // phantom, bench phantom
+void addLoadBenchCommand(CLI::App& bench, CliContext& ctx);              // bench load
+#endif
+}  // namespace cli

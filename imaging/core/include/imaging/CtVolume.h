@@ -1,0 +1,81 @@
+#pragma once
+/// CtVolume: a 3-D CT volume in Hounsfield units with its DICOM LPS geometry.
+///
+/// The one value type every layer exchanges (phantom generator, DICOM loader, model preprocessing,
+/// Grad-CAM mapping, viewers). It has no third-party dependency, so it builds on the GPU machine too.
+///
+///   imaging::VolumeGeometry g;
+///   g.size = {512, 512, 300};             // columns (i), rows (j), slices (k)
+///   g.spacingMm = {0.7, 0.7, 1.25};
+///   g.originLps = {-179.2, -179.2, -300}; // centre of voxel (0,0,0)
+///   imaging::CtVolume ct(g);              // filled with -1024 HU (air)
+///   ct.at(256, 256, 150) = 40;
+///   auto p = g.lpsFromIjk({256, 256, 150}); // patient position in mm
+///
+/// Memory layout: index = i + size[0] * (j + size[1] * k), i fastest (DICOM column order).
+/// Limitations: int16 only (values outside [-32768, 32767] HU do not occur in CT).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace imaging {
+
+/// Voxel grid in DICOM patient coordinates (LPS, millimetres).
+struct VolumeGeometry {
+  std::array<int, 3> size{0, 0, 0};           ///< columns (i), rows (j), slices (k)
+  std::array<double, 3> spacingMm{1.0, 1.0, 1.0};
+  std::array<double, 3> originLps{0.0, 0.0, 0.0};  ///< LPS position of voxel (0,0,0) centre
+  /// Direction cosines: column c of this row-major 3x3 matrix is the LPS direction of axis c
+  /// (axis 0 = along a row = DICOM IOP first triplet, axis 1 = IOP second triplet, axis 2 = normal).
+  std::array<double, 9> directionLps{1, 0, 0, 0, 1, 0, 0, 0, 1};
+
+  std::size_t voxelCount() const {
+    return static_cast<std::size_t>(size[0]) * static_cast<std::size_t>(size[1]) *
+           static_cast<std::size_t>(size[2]);
+  }
+  std::array<double, 3> lpsFromIjk(const std::array<double, 3>& ijk) const;
+  std::array<double, 3> ijkFromLps(const std::array<double, 3>& lps) const;
+  /// Physical extent (mm) along each axis, voxel centre to voxel centre plus one spacing.
+  std::array<double, 3> extentMm() const {
+    return {size[0] * spacingMm[0], size[1] * spacingMm[1], size[2] * spacingMm[2]};
+  }
+  bool sameGridAs(const VolumeGeometry& other, double toleranceMm = 1e-3) const;
+};
+
+/// int16 HU voxels + geometry. Copyable value type; moves are cheap.
+class CtVolume {
+ public:
+  static constexpr int16_t kAirHu = -1024;
+
+  CtVolume() = default;
+  explicit CtVolume(const VolumeGeometry& geometry, int16_t fillHu = kAirHu)
+      : geometry_(geometry), valuesHu_(geometry.voxelCount(), fillHu) {}
+  CtVolume(const VolumeGeometry& geometry, std::vector<int16_t> valuesHu);
+
+  const VolumeGeometry& geometry() const { return geometry_; }
+  const std::vector<int16_t>& valuesHu() const { return valuesHu_; }
+  std::vector<int16_t>& valuesHu() { return valuesHu_; }
+  int16_t* data() { return valuesHu_.data(); }
+  const int16_t* data() const { return valuesHu_.data(); }
+  bool empty() const { return valuesHu_.empty(); }
+
+  std::size_t index(int i, int j, int k) const {
+    return static_cast<std::size_t>(i) +
+           static_cast<std::size_t>(geometry_.size[0]) *
+               (static_cast<std::size_t>(j) + static_cast<std::size_t>(geometry_.size[1]) * k);
+  }
+  int16_t& at(int i, int j, int k) { return valuesHu_[index(i, j, k)]; }
+  int16_t at(int i, int j, int k) const { return valuesHu_[index(i, j, k)]; }
+  bool contains(int i, int j, int k) const {
+    return i >= 0 && j >= 0 && k >= 0 && i < geometry_.size[0] && j < geometry_.size[1] &&
+           k < geometry_.size[2];
+  }
+
+ private:
+  VolumeGeometry geometry_;
+  std::vector<int16_t> valuesHu_;
+};
+
+}  // namespace imaging

@@ -1,0 +1,307 @@
+#include "multimodal/detail/Network.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#include <array>
+#include <cmath>
+#include <initializer_list>
+
+namespace multimodal::detail {
+namespace {
+namespace nn = torch::nn;
+
+// Flat Sequential of (conv 3x3x3 -> BatchNorm -> ReLU) per (in, out, stride) triple.
+nn::Sequential convBlock(std::initializer_list<std::array<int, 3>> layers) {
+  nn::Sequential s;
+  for (const auto& l : layers) {
+    s->push_back(nn::Conv3d(nn::Conv3dOptions(l[0], l[1], 3).stride(l[2]).padding(1).bias(false)));
+    s->push_back(nn::BatchNorm3d(l[1]));
+    s->push_back(nn::ReLU(nn::ReLUOptions(true)));
+  }
+  return s;
+}
+
+// Pre-LN transformer encoder layer on [B,T,d] with a key padding mask [B,T] (true = padding).
+class TextLayerImpl : public nn::Module {
+ public:
+  TextLayerImpl(int d, int heads, double dropout) {
+    ln1 = register_module("ln1", nn::LayerNorm(nn::LayerNormOptions({d})));
+    ln2 = register_module("ln2", nn::LayerNorm(nn::LayerNormOptions({d})));
+    attn = register_module("attn", nn::MultiheadAttention(nn::MultiheadAttentionOptions(d, heads).dropout(dropout)));
+    ff1 = register_module("ff1", nn::Linear(d, 4 * d));
+    ff2 = register_module("ff2", nn::Linear(4 * d, d));
+    drop = register_module("drop", nn::Dropout(dropout));
+  }
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& padding) {
+    auto h = ln1(x).transpose(0, 1);
+    auto a = std::get<0>(attn(h, h, h, padding, /*need_weights=*/false));
+    x = x + drop(a.transpose(0, 1));
+    x = x + drop(ff2(torch::gelu(ff1(ln2(x)))));
+    return x;
+  }
+  nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+  nn::MultiheadAttention attn{nullptr};
+  nn::Linear ff1{nullptr}, ff2{nullptr};
+  nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(TextLayer);
+
+// bf16 autocast on CUDA for the scope of the guard (API differs between LibTorch 1.13 and 2.4+).
+class CudaAutocast {
+ public:
+  explicit CudaAutocast(bool on) : on_(on) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    prev_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+    prev_ = at::autocast::is_enabled();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CudaAutocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, prev_);
+#else
+    at::autocast::set_enabled(prev_);
+#endif
+  }
+  CudaAutocast(const CudaAutocast&) = delete;
+  CudaAutocast& operator=(const CudaAutocast&) = delete;
+
+ private:
+  bool on_;
+  bool prev_ = false;
+};
+}  // namespace
+
+Batch Batch::to(const torch::Device& d) const {
+  Batch b;
+  b.image = image.to(d);
+  b.imagePresent = imagePresent.to(d);
+  b.tokens = tokens.to(d);
+  b.tokenValid = tokenValid.to(d);
+  b.numberValue = numberValue.to(d);
+  b.isNumber = isNumber.to(d);
+  b.textPresent = textPresent.to(d);
+  return b;
+}
+
+// ---- MoE ------------------------------------------------------------------------------------------------
+MoEImpl::MoEImpl(int d, int hidden, int experts, int topK, double capacityFactor)
+    : experts_(experts), topK_(topK), capacityFactor_(capacityFactor) {
+  router_ = register_module("router", nn::Linear(d, experts));
+  noise_ = register_module("noise", nn::Linear(d, experts));
+  w1_ = register_module("w1", nn::ModuleList());
+  w2_ = register_module("w2", nn::ModuleList());
+  for (int e = 0; e < experts; ++e) {
+    w1_->push_back(nn::Linear(d, hidden));
+    w2_->push_back(nn::Linear(hidden, d));
+  }
+  torch::NoGradGuard ng;
+  router_->weight.mul_(0.1);
+  noise_->weight.zero_();
+  noise_->bias.fill_(-2.0);
+}
+
+int MoEImpl::capacityFor(int64_t batch) const {
+  return static_cast<int>(std::ceil(capacityFactor_ * static_cast<double>(batch) * topK_ / experts_));
+}
+
+MoEImpl::Result MoEImpl::forward(const torch::Tensor& x, bool applyCapacity) {
+  const int64_t B = x.size(0);
+  auto logits = router_(x);
+  if (is_training()) logits = logits + torch::randn_like(logits) * torch::softplus(noise_(x));
+  auto probs = torch::softmax(logits, 1);
+  auto top = logits.topk(topK_, 1);
+  Result r;
+  r.topIdx = std::get<1>(top);
+  r.topW = torch::softmax(std::get<0>(top), 1);
+  auto onehot = torch::one_hot(r.topIdx, experts_).to(x.dtype());  // [B,K,E]
+  if (applyCapacity) {
+    const int cap = capacityFor(B);
+    // Slot-major order: every case's first choice is served before any second choice.
+    auto slotMajor = onehot.permute({1, 0, 2}).reshape({topK_ * B, experts_});
+    auto pos = (slotMajor.cumsum(0) * slotMajor).sum(1) - 1;  // position in its expert's queue
+    r.kept = (pos < cap).reshape({topK_, B}).transpose(0, 1);
+  } else {
+    r.kept = torch::ones({B, topK_}, torch::TensorOptions().dtype(torch::kBool).device(x.device()));
+  }
+  auto w = r.topW * r.kept.to(x.dtype());
+  r.routing = torch::zeros({B, experts_}, x.options()).scatter(1, r.topIdx, w);
+  auto out = torch::zeros_like(x);
+  for (int e = 0; e < experts_; ++e) {
+    auto we = r.routing.select(1, e);
+    auto sel = (we > 0).nonzero().squeeze(1);
+    if (sel.numel() == 0) continue;
+    auto xe = x.index_select(0, sel);
+    auto ye = w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
+        torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(xe)));
+    out = out.index_add(0, sel, ye * we.index_select(0, sel).unsqueeze(1));
+  }
+  r.out = out;
+  auto f = onehot.sum(at::IntArrayRef{0, 1}) / static_cast<double>(B * topK_);
+  r.balanceLoss = experts_ * (f * probs.mean(0)).sum();
+  r.dropped = 1.0 - r.kept.to(torch::kFloat).mean();
+  return r;
+}
+
+// ---- network --------------------------------------------------------------------------------------------
+MedSeekNetImpl::MedSeekNetImpl(const NetConfig& cfg) : cfg_(cfg) {
+  const int d = cfg.dModel;
+  stem_ = register_module("stem", convBlock({{1, 16, 2}, {16, 16, 1}}));
+  block1_ = register_module("block1", convBlock({{16, 32, 2}, {32, 32, 1}}));
+  block2_ = register_module("block2", convBlock({{32, 64, 2}}));
+  block3_ = register_module("block3", convBlock({{64, 64, 1}, {64, 64, 1}}));
+  imgTokProj_ = register_module("img_tok_proj", nn::Linear(64, d));
+  imgGlobProj_ = register_module("img_glob_proj", nn::Linear(128, d));
+  imgPos_ = register_parameter("img_pos", torch::randn({1, 65, d}) * 0.02);
+  missingImage_ = register_parameter("missing_image", torch::randn({1, 65, d}) * 0.02);
+  tokEmb_ = register_module("tok_emb", nn::Embedding(cfg.vocabSize, d));
+  numProj_ = register_module("num_proj", nn::Linear(2, d));
+  textPos_ = register_parameter("text_pos", torch::randn({1, cfg.maxTokens, d}) * 0.02);
+  textLayers_ = register_module("text_layers", nn::ModuleList());
+  for (int l = 0; l < cfg.textLayers; ++l) textLayers_->push_back(TextLayer(d, cfg.heads, cfg.dropout));
+  crossT_ = register_module("cross_t", nn::MultiheadAttention(nn::MultiheadAttentionOptions(d, cfg.heads)));
+  crossI_ = register_module("cross_i", nn::MultiheadAttention(nn::MultiheadAttentionOptions(d, cfg.heads)));
+  auto ln = [d] { return nn::LayerNorm(nn::LayerNormOptions({d})); };
+  lnTq_ = register_module("ln_tq", ln());
+  lnTk_ = register_module("ln_tk", ln());
+  lnIq_ = register_module("ln_iq", ln());
+  lnIk_ = register_module("ln_ik", ln());
+  lnTxt_ = register_module("ln_txt", ln());
+  lnImg_ = register_module("ln_img", ln());
+  lnFused_ = register_module("ln_fused", ln());
+  lnText0_ = register_module("ln_text0", ln());
+  lnImg0_ = register_module("ln_img0", ln());
+  gate_ = register_module("gate", nn::Linear(2 * d, 2));
+  projImg_ = register_module("proj_img", nn::Linear(d, d));
+  projTxt_ = register_module("proj_txt", nn::Linear(d, d));
+  if (cfg.dense) {
+    dense_ = register_module("dense", nn::Sequential(nn::Linear(d, cfg.topK * cfg.expertHidden), nn::GELU(),
+                                                     nn::Linear(cfg.topK * cfg.expertHidden, d)));
+  } else {
+    moe_ = register_module("moe", MoE(d, cfg.expertHidden, cfg.experts, cfg.topK, cfg.capacityFactor));
+  }
+  imgAux_ = register_module("img_aux", nn::Sequential(nn::Linear(d, d), nn::GELU(), nn::Dropout(cfg.dropout),
+                                                      nn::Linear(d, 16)));
+  txtAux_ = register_module("txt_aux", nn::Sequential(nn::Linear(d, d), nn::GELU(), nn::Dropout(cfg.dropout),
+                                                      nn::Linear(d, 6)));
+  ageScore_ = register_module("age_score", nn::Linear(d, 1));
+  cancer_ = register_module("cancer", nn::Sequential(nn::Linear(d + 25, d), nn::GELU(), nn::Dropout(cfg.dropout),
+                                                     nn::Linear(d, 1)));
+}
+
+torch::Tensor MedSeekNetImpl::imageTrunk(const torch::Tensor& x) { return block2_->forward(block1_->forward(stem_->forward(x))); }
+torch::Tensor MedSeekNetImpl::lastImageBlock(const torch::Tensor& h) { return block3_->forward(h); }
+
+torch::Tensor MedSeekNetImpl::embedText(const Batch& b) {
+  const int64_t T = b.tokens.size(1);
+  auto feats = torch::stack({(b.numberValue / 100.0).clamp(0.0, 3.0), b.isNumber.to(torch::kFloat)}, -1);
+  return tokEmb_(b.tokens) + numProj_(feats) + textPos_.narrow(1, 0, T);
+}
+
+NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
+  NetOutput out;
+  const int64_t B = b.size();
+  const int d = cfg_.dModel;
+  // ---- image ----
+  torch::Tensor feat;
+  {
+    CudaAutocast ac(o.autocastCuda && b.image.is_cuda());
+    if (o.gradToLastImageBlock) {
+      torch::Tensor h;
+      {
+        torch::NoGradGuard ng;
+        h = imageTrunk(b.image);
+      }
+      h = h.detach();
+      feat = lastImageBlock(h);
+    } else {
+      feat = lastImageBlock(imageTrunk(b.image));
+    }
+  }
+  feat = feat.to(torch::kFloat);
+  if (o.gradToLastImageBlock && feat.requires_grad()) feat.retain_grad();
+  out.imageFeatures = feat;
+  auto pooled = torch::adaptive_max_pool3d(feat, {4, 4, 4});
+  auto toks = imgTokProj_(std::get<0>(pooled).flatten(2).transpose(1, 2));  // [B,64,d]
+  auto glob = imgGlobProj_(torch::cat({feat.amax(at::IntArrayRef{2, 3, 4}), feat.mean(at::IntArrayRef{2, 3, 4})}, 1)).unsqueeze(1);
+  auto imgTok = torch::cat({glob, toks}, 1) + imgPos_;
+  auto imgMask = b.imagePresent.view({B, 1, 1});
+  imgTok = torch::where(imgMask, imgTok, missingImage_.expand({B, 65, d}));
+  auto imgVec0 = lnImg0_(imgTok.select(1, 0));
+  auto imgAux = imgAux_->forward(imgVec0);  // [B,16]
+  out.noduleLogit = imgAux.select(1, 0);
+  out.diameterCm = imgAux.select(1, 1);
+  out.typeLogits = imgAux.narrow(1, 2, 3);
+  out.lobeLogits = imgAux.narrow(1, 5, 5);
+  out.spiculationLogit = imgAux.select(1, 10);
+  out.emphysemaLogit = imgAux.select(1, 11);
+  out.countLogits = imgAux.narrow(1, 12, 4);
+
+  // ---- text ----
+  torch::Tensor emb = o.textEmbeddingsOverride.defined() ? o.textEmbeddingsOverride : embedText(b);
+  if (o.gradToTextEmbeddings && !o.textEmbeddingsOverride.defined()) emb = emb.detach().requires_grad_(true);
+  out.textEmbeddings = emb;
+  auto padding = b.tokenValid.logical_not();
+  auto x = emb;
+  for (const auto& layer : *textLayers_) x = layer->as<TextLayerImpl>()->forward(x, padding);
+  auto txt = lnText0_(x);
+  auto txtAux = txtAux_->forward(txt.select(1, 0));  // [B,6]
+  out.sexFemaleLogit = txtAux.select(1, 0);
+  out.familyHistoryLogit = txtAux.select(1, 1);
+  out.smokingLogits = txtAux.narrow(1, 2, 3);
+  out.priorCancerLogit = txtAux.select(1, 5);
+  auto scores = ageScore_(txt).squeeze(-1).masked_fill(b.isNumber.logical_and(b.tokenValid).logical_not(), -1e4);
+  out.ageAttention = torch::softmax(scores, 1);
+  out.ageYears = (out.ageAttention * b.numberValue).sum(1);
+
+  // ---- cross-modal attention ----
+  auto q = lnTq_(txt).transpose(0, 1), k = lnTk_(imgTok).transpose(0, 1);
+  auto ta = crossT_(q, k, k, torch::Tensor(), /*need_weights=*/true);
+  auto txt2 = txt + std::get<0>(ta).transpose(0, 1);
+  out.textToImageAttention = std::get<1>(ta).select(1, 0);  // [B,65] for [CLS]
+  auto qi = lnIq_(imgTok).transpose(0, 1), ki = lnIk_(txt).transpose(0, 1);
+  auto ia = crossI_(qi, ki, ki, padding, /*need_weights=*/false);
+  auto img2 = imgTok + std::get<0>(ia).transpose(0, 1);
+  auto tVec = lnTxt_(txt2.select(1, 0));
+  auto iVec = lnImg_(img2.select(1, 0));
+
+  // ---- gate + experts ----
+  auto gl = gate_(torch::cat({iVec, tVec}, 1));
+  auto absent = torch::stack({b.imagePresent.logical_not(), b.textPresent.logical_not()}, 1);
+  gl = gl.masked_fill(absent, -1e4);
+  out.gate = torch::softmax(gl, 1);
+  auto fused = lnFused_(out.gate.select(1, 0).unsqueeze(1) * projImg_(iVec) +
+                        out.gate.select(1, 1).unsqueeze(1) * projTxt_(tVec));
+  torch::Tensor z;
+  if (cfg_.dense) {
+    z = fused + dense_->forward(fused);
+    out.routing = torch::zeros({B, cfg_.experts}, fused.options());
+    out.topExperts = torch::zeros({B, 2}, torch::TensorOptions().dtype(torch::kLong).device(fused.device()));
+    out.topWeights = torch::full({B, 2}, 0.5, fused.options());
+    out.balanceLoss = torch::ones({}, fused.options());
+    out.droppedFraction = torch::zeros({}, fused.options());
+  } else {
+    auto r = moe_->forward(fused, is_training());
+    z = fused + r.out;
+    out.routing = r.routing;
+    out.topExperts = r.topIdx;
+    out.topWeights = r.topW;
+    out.balanceLoss = r.balanceLoss;
+    out.droppedFraction = r.dropped;
+  }
+  auto ip = b.imagePresent.to(torch::kFloat).unsqueeze(1), tp = b.textPresent.to(torch::kFloat).unsqueeze(1);
+  auto auxFeat = torch::cat({imgAux * ip, ((out.ageYears.unsqueeze(1) - 62.0) / 10.0) * tp, txtAux * tp, ip, tp}, 1);
+  out.cancerLogit = cancer_->forward(torch::cat({z, auxFeat}, 1)).squeeze(1);
+  return out;
+}
+
+}  // namespace multimodal::detail

@@ -1,0 +1,302 @@
+#include "multimodal/Preprocessing.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "multimodal/ModelError.h"
+
+namespace multimodal {
+namespace {
+
+struct AxisMap {
+  std::array<int, 3> volAxis{};    // LPS axis a is volume axis volAxis[a]
+  std::array<double, 3> sign{};    // +1 / -1
+};
+
+bool mapAxes(const imaging::VolumeGeometry& g, AxisMap& m) {
+  std::array<bool, 3> used{false, false, false};
+  for (int c = 0; c < 3; ++c) {
+    int best = -1;
+    for (int a = 0; a < 3; ++a) {
+      const double v = g.directionLps[static_cast<std::size_t>(a * 3 + c)];
+      if (std::abs(v) > 0.995) best = a;
+    }
+    if (best < 0 || used[static_cast<std::size_t>(best)]) return false;
+    used[static_cast<std::size_t>(best)] = true;
+    m.volAxis[static_cast<std::size_t>(best)] = c;
+    m.sign[static_cast<std::size_t>(best)] = g.directionLps[static_cast<std::size_t>(best * 3 + c)] > 0 ? 1.0 : -1.0;
+  }
+  return true;
+}
+
+struct Tap {
+  int n;
+  float w;
+};
+struct Row {
+  std::vector<Tap> taps;
+  float airWeight = 0;
+};
+
+// Tent-filter weights from input samples p_n = origin + sign*n*sp (n in [0,N)) to outputs x_o.
+std::vector<Row> axisWeights(int n, double origin, double sign, double sp, int outN, double outOrigin,
+                             double outSp) {
+  std::vector<Row> rows(static_cast<std::size_t>(outN));
+  const double r = std::max(sp, outSp);
+  for (int o = 0; o < outN; ++o) {
+    const double x = outOrigin + o * outSp;
+    const double t = (x - origin) / (sign * sp);  // fractional input index
+    const double halfWidth = r / sp;
+    const int lo = static_cast<int>(std::floor(t - halfWidth)), hi = static_cast<int>(std::ceil(t + halfWidth));
+    double total = 0;
+    Row& row = rows[static_cast<std::size_t>(o)];
+    for (int k = lo; k <= hi; ++k) {
+      const double w = 1.0 - std::abs(k - t) / halfWidth;
+      if (w <= 0) continue;
+      total += w;
+      if (k >= 0 && k < n) row.taps.push_back({k, static_cast<float>(w)});
+      else row.airWeight += static_cast<float>(w);
+    }
+    if (total <= 0) {
+      row.airWeight = 1;
+      continue;
+    }
+    for (auto& tp : row.taps) tp.w = static_cast<float>(tp.w / total);
+    row.airWeight = static_cast<float>(row.airWeight / total);
+  }
+  return rows;
+}
+
+void parallelFor(int n, int threads, const std::function<void(int, int)>& fn) {
+  threads = std::max(1, std::min(threads, n));
+  if (threads == 1) {
+    fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    const int b = n * t / threads, e = n * (t + 1) / threads;
+    pool.emplace_back([&fn, b, e] { fn(b, e); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+int threadCount(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, std::min(8, static_cast<int>(std::thread::hardware_concurrency())));
+}
+
+// Applies 1-D weights along axis `ax` of a dims[0] x dims[1] x dims[2] array (axis 0 fastest).
+std::vector<float> passAlong(const std::vector<float>& in, std::array<int, 3>& dims, int ax,
+                             const std::vector<Row>& rows, int threads) {
+  std::array<int, 3> od = dims;
+  od[static_cast<std::size_t>(ax)] = static_cast<int>(rows.size());
+  std::vector<float> out(static_cast<std::size_t>(od[0]) * od[1] * od[2]);
+  const std::size_t s0 = 1, s1 = static_cast<std::size_t>(dims[0]), s2 = s1 * dims[1];
+  const std::size_t o1 = static_cast<std::size_t>(od[0]), o2 = o1 * od[1];
+  const float air = static_cast<float>(imaging::CtVolume::kAirHu);
+  // Parallelise over the slowest axis that is not the filtered one.
+  const int outer = ax == 2 ? 1 : 2;
+  const int mid = ax == 0 ? 1 : 0;
+  const std::size_t strideIn[3] = {s0, s1, s2};
+  const std::size_t strideOut[3] = {1, o1, o2};
+  parallelFor(od[static_cast<std::size_t>(outer)], threads, [&](int b, int e) {
+    for (int u = b; u < e; ++u)
+      for (int v = 0; v < od[static_cast<std::size_t>(mid)]; ++v) {
+        const std::size_t baseIn = u * strideIn[outer] + v * strideIn[mid];
+        const std::size_t baseOut = u * strideOut[outer] + v * strideOut[mid];
+        for (std::size_t o = 0; o < rows.size(); ++o) {
+          const Row& r = rows[o];
+          float acc = r.airWeight * air;
+          for (const Tap& t : r.taps) acc += t.w * in[baseIn + static_cast<std::size_t>(t.n) * strideIn[ax]];
+          out[baseOut + o * strideOut[ax]] = acc;
+        }
+      }
+  });
+  dims = od;
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> resampleToGrid(const imaging::CtVolume& volume, const std::array<int, 3>& size,
+                                  const std::array<double, 3>& spacingMm, const std::array<double, 3>& originLps,
+                                  int threads) {
+  const auto& g = volume.geometry();
+  AxisMap m;
+  if (!mapAxes(g, m)) throw ModelError("volume orientation is not axis-aligned (oblique); cannot resample");
+  threads = threadCount(threads);
+  // Per volume axis c: the LPS axis it maps to, its weights.
+  std::array<int, 3> lpsOf{};
+  for (int a = 0; a < 3; ++a) lpsOf[static_cast<std::size_t>(m.volAxis[static_cast<std::size_t>(a)])] = a;
+  std::array<int, 3> dims = g.size;
+  // First pass reads int16 directly: convert lazily by doing the first axis (c=0) from a float copy of
+  // one slab at a time would save memory; a float copy of the whole volume is simpler and still fast.
+  std::vector<float> cur(volume.valuesHu().begin(), volume.valuesHu().end());
+  // Order of passes: the axis with the largest reduction first keeps the work small.
+  std::array<int, 3> order{0, 1, 2};
+  std::sort(order.begin(), order.end(), [&](int x, int y) {
+    const auto ax = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(x)]);
+    const auto ay = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(y)]);
+    return static_cast<double>(size[ax]) / g.size[static_cast<std::size_t>(x)] <
+           static_cast<double>(size[ay]) / g.size[static_cast<std::size_t>(y)];
+  });
+  for (int c : order) {
+    const auto a = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(c)]);
+    // LPS coordinate of volume index n along axis c (axis-aligned): origin[a] + sign*n*spacing[c].
+    auto rows = axisWeights(g.size[static_cast<std::size_t>(c)], g.originLps[a], m.sign[a],
+                            g.spacingMm[static_cast<std::size_t>(c)], size[a], originLps[a], spacingMm[a]);
+    cur = passAlong(cur, dims, c, rows, threads);
+  }
+  // Now dims[c] = size[lpsOf[c]]; reorder so that LPS axis 0 is fastest.
+  if (m.volAxis[0] == 0 && m.volAxis[1] == 1 && m.volAxis[2] == 2) return cur;
+  std::vector<float> out(cur.size());
+  const std::size_t st[3] = {1, static_cast<std::size_t>(dims[0]), static_cast<std::size_t>(dims[0]) * dims[1]};
+  for (int k = 0; k < size[2]; ++k)
+    for (int j = 0; j < size[1]; ++j)
+      for (int i = 0; i < size[0]; ++i) {
+        const int idx[3] = {i, j, k};
+        std::size_t src = 0;
+        for (int a = 0; a < 3; ++a) src += static_cast<std::size_t>(idx[a]) * st[m.volAxis[static_cast<std::size_t>(a)]];
+        out[static_cast<std::size_t>(i) + static_cast<std::size_t>(size[0]) * (j + static_cast<std::size_t>(size[1]) * k)] = cur[src];
+      }
+  return out;
+}
+
+PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const PreprocessOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PreprocessedVolume out;
+  out.gridSize = opt.gridSize;
+  out.spacingMm = opt.spacingMm;
+  auto finish = [&](const std::string& reason) {
+    out.inScope = reason.empty();
+    out.reason = reason;
+    if (!out.inScope) out.values.clear();
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+  };
+  const auto& g = volume.geometry();
+  if (volume.empty() || g.size[0] < 8 || g.size[1] < 8 || g.size[2] < 2)
+    return finish("not a CT volume (empty or too small: " + std::to_string(g.size[0]) + "x" +
+                  std::to_string(g.size[1]) + "x" + std::to_string(g.size[2]) + ")");
+  AxisMap m;
+  if (!mapAxes(g, m)) return finish("oblique orientation (not axis-aligned) is not supported");
+  if (m.volAxis[2] != 2) return finish("not an axial acquisition (slice normal is not the S axis)");
+  char buf[200];
+  const double sliceMm = g.spacingMm[2];
+  if (sliceMm > opt.maxSliceSpacingMm + 1e-6) {
+    std::snprintf(buf, sizeof buf, "slices are %.1f mm apart (at most %.1f mm supported)", sliceMm,
+                  opt.maxSliceSpacingMm);
+    return finish(buf);
+  }
+  const double zCoverage = g.size[2] * sliceMm;
+  if (zCoverage < opt.minZCoverageMm) {
+    std::snprintf(buf, sizeof buf, "scan covers only %.0f mm in z (a chest CT needs at least %.0f mm)", zCoverage,
+                  opt.minZCoverageMm);
+    return finish(buf);
+  }
+  const int threads = threadCount(opt.threads);
+
+  // ---- coarse lung mask -----------------------------------------------------------------------------
+  std::array<double, 3> lo{}, hi{};
+  for (int a = 0; a < 3; ++a) {
+    const int c = m.volAxis[static_cast<std::size_t>(a)];
+    const double e0 = g.originLps[static_cast<std::size_t>(a)];
+    const double e1 = e0 + m.sign[static_cast<std::size_t>(a)] * (g.size[static_cast<std::size_t>(c)] - 1) *
+                               g.spacingMm[static_cast<std::size_t>(c)];
+    lo[static_cast<std::size_t>(a)] = std::min(e0, e1);
+    hi[static_cast<std::size_t>(a)] = std::max(e0, e1);
+  }
+  const double ms = opt.maskSpacingMm;
+  std::array<int, 3> md{};
+  for (int a = 0; a < 3; ++a)
+    md[static_cast<std::size_t>(a)] = std::max(3, static_cast<int>(std::floor((hi[static_cast<std::size_t>(a)] - lo[static_cast<std::size_t>(a)]) / ms)) + 1);
+  const auto coarse = resampleToGrid(volume, md, {ms, ms, ms}, lo, threads);
+  const std::size_t nx = static_cast<std::size_t>(md[0]), ny = static_cast<std::size_t>(md[1]),
+                    nz = static_cast<std::size_t>(md[2]);
+  const std::size_t n = nx * ny * nz;
+  // 0 = tissue, 1 = air candidate, 2 = outside air, 3+ = component label
+  std::vector<int> lab(n, 0);
+  for (std::size_t v = 0; v < n; ++v) lab[v] = coarse[v] < opt.airThresholdHu ? 1 : 0;
+  auto idx = [&](std::size_t i, std::size_t j, std::size_t k) { return i + nx * (j + ny * k); };
+  std::deque<std::size_t> q;
+  auto flood = [&](std::size_t seed, int label) {
+    std::size_t count = 0;
+    lab[seed] = label;
+    q.push_back(seed);
+    while (!q.empty()) {
+      const std::size_t v = q.front();
+      q.pop_front();
+      ++count;
+      const std::size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
+      const std::size_t nb[6] = {i > 0 ? v - 1 : v, i + 1 < nx ? v + 1 : v, j > 0 ? v - nx : v,
+                                 j + 1 < ny ? v + nx : v, k > 0 ? v - nx * ny : v, k + 1 < nz ? v + nx * ny : v};
+      for (std::size_t w : nb)
+        if (lab[w] == 1) {
+          lab[w] = label;
+          q.push_back(w);
+        }
+    }
+    return count;
+  };
+  for (std::size_t k = 0; k < nz; ++k)
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = 0; i < nx; ++i)
+        if ((i == 0 || j == 0 || i + 1 == nx || j + 1 == ny) && lab[idx(i, j, k)] == 1) flood(idx(i, j, k), 2);
+  std::vector<std::pair<std::size_t, int>> comps;  // size, label
+  int next = 3;
+  for (std::size_t v = 0; v < n; ++v)
+    if (lab[v] == 1) {
+      const std::size_t c = flood(v, next);
+      comps.push_back({c, next});
+      ++next;
+    }
+  std::sort(comps.rbegin(), comps.rend());
+  const double voxMl = ms * ms * ms / 1000.0;
+  std::vector<bool> keep(static_cast<std::size_t>(next), false);
+  double lungVoxels = 0;
+  for (std::size_t c = 0; c < comps.size() && c < 2; ++c)
+    if (c == 0 || comps[c].first >= comps[0].first / 8) {
+      keep[static_cast<std::size_t>(comps[c].second)] = true;
+      lungVoxels += static_cast<double>(comps[c].first);
+    }
+  out.lungVolumeMl = lungVoxels * voxMl;
+  if (out.lungVolumeMl < opt.minLungVolumeMl) {
+    std::snprintf(buf, sizeof buf, "no lungs found (%.0f ml of air inside the body; at least %.0f ml expected)",
+                  out.lungVolumeMl, opt.minLungVolumeMl);
+    return finish(buf);
+  }
+  std::array<double, 3> sum{0, 0, 0};
+  std::array<double, 3> mn{1e9, 1e9, 1e9}, mx{-1e9, -1e9, -1e9};
+  for (std::size_t k = 0; k < nz; ++k)
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = 0; i < nx; ++i)
+        if (keep[static_cast<std::size_t>(std::max(0, lab[idx(i, j, k)]))] && lab[idx(i, j, k)] >= 3) {
+          const double p[3] = {lo[0] + i * ms, lo[1] + j * ms, lo[2] + k * ms};
+          for (int a = 0; a < 3; ++a) {
+            sum[static_cast<std::size_t>(a)] += p[a];
+            mn[static_cast<std::size_t>(a)] = std::min(mn[static_cast<std::size_t>(a)], p[a]);
+            mx[static_cast<std::size_t>(a)] = std::max(mx[static_cast<std::size_t>(a)], p[a]);
+          }
+        }
+  for (int a = 0; a < 3; ++a) out.lungCentroidLps[static_cast<std::size_t>(a)] = sum[static_cast<std::size_t>(a)] / lungVoxels;
+  out.lungMinLps = mn;
+  out.lungMaxLps = mx;
+
+  // ---- model grid ------------------------------------------------------------------------------------
+  const int G = opt.gridSize;
+  const double half = (G - 1) / 2.0 * opt.spacingMm;
+  for (int a = 0; a < 3; ++a)
+    out.originLps[static_cast<std::size_t>(a)] = out.lungCentroidLps[static_cast<std::size_t>(a)] - half;
+  out.values = resampleToGrid(volume, {G, G, G}, {opt.spacingMm, opt.spacingMm, opt.spacingMm}, out.originLps, threads);
+  const float lowHu = static_cast<float>(opt.windowLowHu), width = static_cast<float>(opt.windowHighHu - opt.windowLowHu);
+  for (float& v : out.values) v = std::clamp(2.0f * (v - lowHu) / width - 1.0f, -1.0f, 1.0f);
+  return finish("");
+}
+
+}  // namespace multimodal

@@ -1,0 +1,431 @@
+#include "multimodal/Training.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "CaseTargets.h"
+#include "Stats.h"
+#include "multimodal/ModelError.h"
+#include "multimodal/detail/ModelAccess.h"
+#include "phantom/CohortGenerator.h"
+
+namespace multimodal {
+namespace {
+namespace F = torch::nn::functional;
+using detail::TextInput;
+
+struct CachedCase {
+  bool ok = false;
+  std::string reason;
+  std::vector<std::uint8_t> image;
+  internal::CaseTargets t;
+  std::vector<std::string> notes;  // original first, then augmented variants
+  std::vector<TextInput> texts;
+};
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0, double e = 0, double g = 0) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, f, a, b, c, d, e, g);
+  return buf;
+}
+
+// Text part of a training batch (images are filled from the cache on the device).
+void fillText(detail::Batch& b, const std::vector<const TextInput*>& texts) {
+  const auto B = static_cast<int64_t>(texts.size());
+  int64_t T = 1;
+  for (const auto* t : texts)
+    if (t) T = std::max<int64_t>(T, static_cast<int64_t>(t->ids.size()));
+  b.tokens = torch::zeros({B, T}, torch::kLong);
+  b.tokenValid = torch::zeros({B, T}, torch::kBool);
+  b.numberValue = torch::zeros({B, T});
+  b.isNumber = torch::zeros({B, T}, torch::kBool);
+  b.textPresent = torch::zeros({B}, torch::kBool);
+  auto tk = b.tokens.data_ptr<int64_t>();
+  auto tv = b.tokenValid.data_ptr<bool>();
+  auto nv = b.numberValue.data_ptr<float>();
+  auto isn = b.isNumber.data_ptr<bool>();
+  auto tp = b.textPresent.data_ptr<bool>();
+  for (int64_t i = 0; i < B; ++i) {
+    const TextInput* t = texts[static_cast<std::size_t>(i)];
+    if (!t) {
+      tk[i * T] = Tokenizer::kCls;
+      tv[i * T] = true;
+      continue;
+    }
+    tp[i] = true;
+    for (std::size_t j = 0; j < t->ids.size(); ++j) {
+      const int64_t k = i * T + static_cast<int64_t>(j);
+      tk[k] = t->ids[j];
+      tv[k] = true;
+      nv[k] = t->values[j];
+      isn[k] = t->isNumber[j] != 0;
+    }
+  }
+}
+
+struct TargetTensors {
+  torch::Tensor soft, cancer, nodule, diamCm, type, lobe, spic, emph, count, age, female, fh, smoking, prior;
+};
+
+TargetTensors targetsFor(const std::vector<CachedCase>& cases, const std::vector<int64_t>& idx, const torch::Device& dev) {
+  const auto B = static_cast<int64_t>(idx.size());
+  std::vector<float> f[11];
+  std::vector<int64_t> l[4];
+  for (auto& v : f) v.reserve(static_cast<std::size_t>(B));
+  for (int64_t i : idx) {
+    const auto& t = cases[static_cast<std::size_t>(i)].t;
+    f[0].push_back(static_cast<float>(t.softTarget));
+    f[1].push_back(t.cancer ? 1.f : 0.f);
+    f[2].push_back(t.nodule ? 1.f : 0.f);
+    f[3].push_back(static_cast<float>(t.diameterMm / 10.0));
+    f[4].push_back(t.spiculated ? 1.f : 0.f);
+    f[5].push_back(t.emphysema ? 1.f : 0.f);
+    f[6].push_back(static_cast<float>(t.age));
+    f[7].push_back(t.female ? 1.f : 0.f);
+    f[8].push_back(t.familyHistory ? 1.f : 0.f);
+    f[9].push_back(t.priorCancer ? 1.f : 0.f);
+    l[0].push_back(t.type);
+    l[1].push_back(t.lobe);
+    l[2].push_back(t.count);
+    l[3].push_back(t.smoking);
+  }
+  auto ft = [&](int k) { return torch::tensor(f[k]).to(dev); };
+  auto lt = [&](int k) { return torch::tensor(l[k], torch::kLong).to(dev); };
+  TargetTensors r;
+  r.soft = ft(0); r.cancer = ft(1); r.nodule = ft(2); r.diamCm = ft(3); r.spic = ft(4); r.emph = ft(5);
+  r.age = ft(6); r.female = ft(7); r.fh = ft(8); r.prior = ft(9);
+  r.type = lt(0); r.lobe = lt(1); r.count = lt(2); r.smoking = lt(3);
+  return r;
+}
+
+torch::Tensor maskedMean(const torch::Tensor& perCase, const torch::Tensor& w) {
+  return (perCase * w).sum() / w.sum().clamp_min(1.0);
+}
+
+struct LossParts {
+  torch::Tensor total, cancer, image, text, balance;
+};
+
+LossParts computeLoss(const detail::NetOutput& o, const TargetTensors& t, const torch::Tensor& imgW,
+                      const torch::Tensor& txtW) {
+  auto none = F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone);
+  auto ce = F::CrossEntropyFuncOptions().reduction(torch::kNone);
+  LossParts L;
+  L.cancer = F::binary_cross_entropy_with_logits(o.cancerLogit, t.soft);
+  auto nodW = imgW * t.nodule;
+  L.image = maskedMean(F::binary_cross_entropy_with_logits(o.noduleLogit, t.nodule, none), imgW) +
+            maskedMean(F::cross_entropy(o.countLogits, t.count, ce), imgW) +
+            maskedMean(F::binary_cross_entropy_with_logits(o.emphysemaLogit, t.emph, none), imgW) +
+            maskedMean(F::smooth_l1_loss(o.diameterCm, t.diamCm, F::SmoothL1LossFuncOptions().reduction(torch::kNone)), nodW) * 4.0 +
+            maskedMean(F::cross_entropy(o.typeLogits, t.type, ce), nodW) +
+            maskedMean(F::cross_entropy(o.lobeLogits, t.lobe, ce), nodW) +
+            maskedMean(F::binary_cross_entropy_with_logits(o.spiculationLogit, t.spic, none), nodW);
+  L.text = maskedMean((o.ageYears - t.age).abs() / 10.0, txtW) +
+           maskedMean(F::binary_cross_entropy_with_logits(o.sexFemaleLogit, t.female, none), txtW) +
+           maskedMean(F::binary_cross_entropy_with_logits(o.familyHistoryLogit, t.fh, none), txtW) +
+           maskedMean(F::cross_entropy(o.smokingLogits, t.smoking, ce), txtW) +
+           maskedMean(F::binary_cross_entropy_with_logits(o.priorCancerLogit, t.prior, none), txtW);
+  L.balance = o.balanceLoss;
+  L.total = L.cancer + 0.5 * L.image + 0.5 * L.text + 0.01 * L.balance;
+  return L;
+}
+
+std::string utcNow() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+}  // namespace
+
+TrainReport train(const TrainOptions& o) {
+  auto log = [&](const std::string& s) {
+    if (o.log) o.log(s);
+  };
+  if (o.outputPath.empty()) throw ModelError("training needs an output path for the weights");
+  if (o.trainCases < 2 || o.valCases < 2) throw ModelError("training needs at least 2 training and 2 validation cases");
+  if (o.size != "small" && o.size != "full" && o.size != "mixed")
+    throw ModelError("unknown phantom size '" + o.size + "' (small, full or mixed)");
+  TrainReport rep;
+  try {
+    torch::manual_seed(o.seed);
+    const torch::Device dev = detail::chooseDevice(o.device);
+    if (dev.is_cuda()) {
+      torch::cuda::manual_seed_all(o.seed);
+      at::globalContext().setBenchmarkCuDNN(false);
+      at::globalContext().setDeterministicCuDNN(true);
+    }
+    log(std::string("training on ") + (dev.is_cuda() ? "cuda" : "cpu") + ", LibTorch " + TORCH_VERSION);
+    PreprocessOptions pre;
+    pre.threads = 1;
+    phantom::PhantomOptions small, full;
+    small.language = full.language = phantom::LanguageMix::Mixed;
+    small.size = phantom::SizePreset::Small;
+    full.size = phantom::SizePreset::Full;
+    phantom::CohortGenerator genSmall(o.seed, small), genFull(o.seed, full);
+
+    // ---- generate + preprocess on CPU threads ----
+    const int total = o.trainCases + o.valCases;
+    std::vector<CachedCase> cases(static_cast<std::size_t>(total));
+    const double t0 = now();
+    std::atomic<int> next{0}, done{0};
+    std::mutex logMutex;
+    int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> pool;
+    std::exception_ptr failure;
+    for (int w = 0; w < threads; ++w)
+      pool.emplace_back([&] {
+        try {
+          for (int i = next++; i < total; i = next++) {
+            const bool useFull = o.size == "full" || (o.size == "mixed" && i % 8 == 0);
+            phantom::Case c = (useFull ? genFull : genSmall).generate(i);
+            auto p = preprocessVolume(c.volume, pre);
+            auto& cc = cases[static_cast<std::size_t>(i)];
+            cc.t = internal::targetsOf(c);
+            cc.ok = p.inScope;
+            cc.reason = p.reason;
+            if (p.inScope) {
+              cc.image.resize(p.values.size());
+              for (std::size_t v = 0; v < p.values.size(); ++v)
+                cc.image[v] = static_cast<std::uint8_t>(std::lround((p.values[v] + 1.0f) * 127.5f));
+            }
+            std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<std::uint64_t>(i));
+            cc.notes.push_back(c.note);
+            for (int v = 0; v < o.textVariants; ++v) cc.notes.push_back(internal::augmentNote(c.note, rng));
+            const int d = ++done;
+            if (d % std::max(1, total / 10) == 0) {
+              std::lock_guard<std::mutex> lk(logMutex);
+              log(fmt("generated %.0f / %.0f cases (%.1f s)", d, total, now() - t0));
+            }
+          }
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(logMutex);
+          if (!failure) failure = std::current_exception();
+          next = total;
+        }
+      });
+    for (auto& th : pool) th.join();
+    if (failure) std::rethrow_exception(failure);
+    rep.generateSeconds = now() - t0;
+
+    std::vector<int64_t> trainIdx, valIdx;
+    for (int i = 0; i < total; ++i) {
+      if (!cases[static_cast<std::size_t>(i)].ok) {
+        ++rep.skippedOutOfScope;
+        if (rep.skippedOutOfScope <= 3) log("case " + std::to_string(i) + " out of scope: " + cases[static_cast<std::size_t>(i)].reason);
+        continue;
+      }
+      (i < o.trainCases ? trainIdx : valIdx).push_back(i);
+    }
+    if (trainIdx.size() < 2 || valIdx.size() < 2) throw ModelError("too few in-scope cases to train");
+    rep.trainCases = static_cast<int>(trainIdx.size());
+    rep.valCases = static_cast<int>(valIdx.size());
+    log(fmt("cohort ready: %.0f train, %.0f validation, %.0f out of scope, %.1f s", static_cast<double>(rep.trainCases),
+            static_cast<double>(rep.valCases), rep.skippedOutOfScope, rep.generateSeconds));
+
+    // ---- vocabulary + tokens ----
+    std::vector<std::string> corpus;
+    for (int64_t i : trainIdx)
+      for (const auto& n : cases[static_cast<std::size_t>(i)].notes) corpus.push_back(n);
+    Tokenizer tok = Tokenizer::learn(corpus, 2);
+    rep.vocabSize = tok.size();
+    if (!o.vocabPath.empty()) {
+      std::ofstream vf(o.vocabPath, std::ios::binary);
+      vf << tok.toText();
+      if (!vf) throw ModelError("cannot write vocabulary '" + o.vocabPath + "'");
+    }
+    detail::NetConfig cfg;
+    cfg.vocabSize = tok.size();
+    cfg.dense = o.dense;
+    for (auto& c : cases)
+      for (const auto& n : c.notes) c.texts.push_back(detail::tokenizeNote(tok, n, cfg.maxTokens));
+    log("vocabulary: " + std::to_string(tok.size()) + " tokens, hash " + tok.hash());
+
+    // ---- image cache on the device ----
+    const int64_t G = pre.gridSize, vox = G * G * G;
+    auto images = torch::zeros({static_cast<int64_t>(total), G, G, G}, torch::kUInt8);
+    {
+      auto* p = images.data_ptr<std::uint8_t>();
+      for (int i = 0; i < total; ++i) {
+        auto& c = cases[static_cast<std::size_t>(i)];
+        if (c.ok) std::memcpy(p + static_cast<int64_t>(i) * vox, c.image.data(), static_cast<std::size_t>(vox));
+        std::vector<std::uint8_t>().swap(c.image);
+      }
+    }
+    images = images.to(dev);
+
+    detail::MedSeekNet net(cfg);
+    net->to(dev);
+    long long nParams = 0;
+    for (const auto& p : net->parameters()) nParams += p.numel();
+    log("parameters: " + std::to_string(nParams) + (o.dense ? " (dense FFN)" : " (MoE 8 experts, top-2)"));
+    torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(o.learningRate).weight_decay(o.weightDecay));
+    std::mt19937_64 rng(o.seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    const int B = o.batchSize;
+    const int stepsPerEpoch = std::max(1, static_cast<int>(trainIdx.size()) / B);
+    const int totalSteps = o.maxSteps > 0 ? std::min(o.maxSteps, stepsPerEpoch * o.epochs) : stepsPerEpoch * o.epochs;
+    const int warmup = std::max(1, std::min(stepsPerEpoch, totalSteps / 10));
+    detail::ForwardOptions fo;
+    fo.autocastCuda = o.mixedPrecision && dev.is_cuda();
+
+    auto makeBatch = [&](const std::vector<int64_t>& idx, bool training, torch::Tensor& imgW, torch::Tensor& txtW) {
+      detail::Batch b;
+      std::vector<const TextInput*> texts;
+      std::vector<uint8_t> ip, tp;
+      std::uniform_int_distribution<int> variant(0, o.textVariants);
+      for (int64_t i : idx) {
+        const auto& c = cases[static_cast<std::size_t>(i)];
+        bool img = true, txt = true;
+        if (training) {
+          const double r = u(rng);
+          if (r < o.modalityDropout) img = false;
+          else if (r < 2 * o.modalityDropout) txt = false;
+        }
+        ip.push_back(img);
+        tp.push_back(txt);
+        texts.push_back(txt ? &c.texts[static_cast<std::size_t>(training ? variant(rng) : 0)] : nullptr);
+      }
+      fillText(b, texts);
+      b.imagePresent = torch::tensor(std::vector<int64_t>(ip.begin(), ip.end())).to(torch::kBool);
+      auto idxT = torch::tensor(idx, torch::kLong).to(dev);
+      auto img = detail::dequantizeImages(images.index_select(0, idxT)).unsqueeze(1);
+      if (training) {
+        std::uniform_int_distribution<int> sh(-4, 4);
+        img = torch::roll(img, {sh(rng), sh(rng), sh(rng)}, {2, 3, 4});
+      }
+      b.tokens = b.tokens.to(dev);
+      b.tokenValid = b.tokenValid.to(dev);
+      b.numberValue = b.numberValue.to(dev);
+      b.isNumber = b.isNumber.to(dev);
+      b.textPresent = b.textPresent.to(dev);
+      b.imagePresent = b.imagePresent.to(dev);
+      b.image = img;
+      imgW = b.imagePresent.to(torch::kFloat);
+      txtW = b.textPresent.to(torch::kFloat);
+      return b;
+    };
+
+    auto validate = [&](std::vector<double>& logits, std::vector<int>& labels, std::vector<double>& oracle) {
+      net->eval();
+      torch::NoGradGuard ng;
+      logits.clear();
+      labels.clear();
+      oracle.clear();
+      double lossSum = 0;
+      for (std::size_t s = 0; s < valIdx.size(); s += static_cast<std::size_t>(B)) {
+        std::vector<int64_t> idx(valIdx.begin() + static_cast<std::ptrdiff_t>(s),
+                                 valIdx.begin() + static_cast<std::ptrdiff_t>(std::min(valIdx.size(), s + static_cast<std::size_t>(B))));
+        torch::Tensor iw, tw;
+        auto b = makeBatch(idx, false, iw, tw);
+        auto out = net->forward(b, fo);
+        auto tg = targetsFor(cases, idx, dev);
+        lossSum += computeLoss(out, tg, iw, tw).total.item<double>() * static_cast<double>(idx.size());
+        auto lc = out.cancerLogit.to(torch::kCPU).to(torch::kDouble);
+        for (std::size_t k = 0; k < idx.size(); ++k) {
+          logits.push_back(lc[static_cast<int64_t>(k)].item<double>());
+          const auto& t = cases[static_cast<std::size_t>(idx[k])].t;
+          labels.push_back(t.cancer ? 1 : 0);
+          oracle.push_back(t.oracle);
+        }
+      }
+      net->train();
+      return lossSum / static_cast<double>(valIdx.size());
+    };
+
+    // ---- epochs ----
+    const double tTrain = now();
+    int step = 0;
+    std::vector<int64_t> order = trainIdx;
+    std::vector<double> vl;
+    std::vector<int> vlab;
+    std::vector<double> vor;
+    net->train();
+    for (int epoch = 1; epoch <= o.epochs && step < totalSteps; ++epoch) {
+      std::shuffle(order.begin(), order.end(), rng);
+      double sum = 0, sumC = 0, sumI = 0, sumT = 0, sumB = 0;
+      int n = 0;
+      const double te = now();
+      for (int s = 0; s + B <= static_cast<int>(order.size()) && step < totalSteps; s += B) {
+        const double lr = step < warmup ? o.learningRate * (step + 1) / warmup
+                                        : 0.5 * o.learningRate *
+                                              (1 + std::cos(M_PI * (step - warmup) / std::max(1, totalSteps - warmup)));
+        for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+        std::vector<int64_t> idx(order.begin() + s, order.begin() + s + B);
+        torch::Tensor iw, tw;
+        auto b = makeBatch(idx, true, iw, tw);
+        auto out = net->forward(b, fo);
+        auto L = computeLoss(out, targetsFor(cases, idx, dev), iw, tw);
+        opt.zero_grad();
+        L.total.backward();
+        torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
+        opt.step();
+        ++step;
+        ++n;
+        sum += L.total.item<double>();
+        sumC += L.cancer.item<double>();
+        sumI += L.image.item<double>();
+        sumT += L.text.item<double>();
+        sumB += L.balance.item<double>();
+      }
+      const double vloss = validate(vl, vlab, vor);
+      log(fmt("epoch %.0f: loss %.4f (cancer %.4f image %.3f text %.3f balance %.3f)", epoch, sum / std::max(1, n),
+              sumC / std::max(1, n), sumI / std::max(1, n), sumT / std::max(1, n), sumB / std::max(1, n)) +
+          fmt(" | val loss %.4f auc %.4f (oracle %.4f) | %.1f s", vloss, stats::auc(vl, vlab), stats::auc(vor, vlab),
+              now() - te));
+      if (!o.checkpointDir.empty() && o.checkpointEvery > 0 && epoch % o.checkpointEvery == 0)
+        detail::saveNetwork(o.checkpointDir + "/checkpoint-epoch" + std::to_string(epoch) + ".msw", net, tok, 1.0, pre,
+                            {{"epoch", std::to_string(epoch)}});
+    }
+    rep.trainSeconds = now() - tTrain;
+    rep.steps = step;
+
+    // ---- temperature scaling on the validation split ----
+    validate(vl, vlab, vor);
+    rep.valAuc = stats::auc(vl, vlab);
+    rep.valOracleAuc = stats::auc(vor, vlab);
+    rep.temperature = stats::fitTemperature(vl, vlab);
+    rep.valNllBefore = stats::nll(vl, vlab, 1.0);
+    rep.valNllAfter = stats::nll(vl, vlab, rep.temperature);
+    log(fmt("validation: auc %.4f, oracle %.4f, temperature %.3f (nll %.4f -> %.4f)", rep.valAuc, rep.valOracleAuc,
+            rep.temperature, rep.valNllBefore, rep.valNllAfter));
+    net->eval();
+    std::map<std::string, std::string> meta = {
+        {"trained_utc", utcNow()},
+        {"train_seed", std::to_string(o.seed)},
+        {"train_cases", std::to_string(rep.trainCases)},
+        {"val_cases", std::to_string(rep.valCases)},
+        {"epochs", std::to_string(o.epochs)},
+        {"steps", std::to_string(step)},
+        {"phantom_size", o.size},
+        {"phantom_generator_version", std::to_string(phantom::kGeneratorVersion)},
+        {"val_auc", fmt("%.4f", rep.valAuc)},
+        {"val_oracle_auc", fmt("%.4f", rep.valOracleAuc)},
+        {"command", o.command},
+        {"intended_use", "research only; not for clinical use"}};
+    detail::saveNetwork(o.outputPath, net, tok, rep.temperature, pre, meta);
+    log("saved " + o.outputPath);
+  } catch (const c10::Error& e) {
+    throw ModelError(std::string("training failed: ") + e.what_without_backtrace());
+  }
+  return rep;
+}
+
+}  // namespace multimodal

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "multimodal/detail/ModelAccess.h"
+#include "multimodal/detail/Network.h"
+
+using namespace multimodal;
+using namespace multimodal::detail;
+
+TEST(MoE, RoutesEachCaseToTwoExpertsWithWeightsSummingToOne) {
+  torch::manual_seed(1);
+  MoE moe(16, 32, 8, 2, 1.25);
+  moe->eval();
+  auto r = moe->forward(torch::randn({10, 16}), /*applyCapacity=*/false);
+  EXPECT_EQ(r.topIdx.sizes(), (std::vector<int64_t>{10, 2}));
+  EXPECT_TRUE(torch::allclose(r.topW.sum(1), torch::ones({10}), 1e-5, 1e-6));
+  EXPECT_TRUE((r.topIdx.select(1, 0) != r.topIdx.select(1, 1)).all().item<bool>());
+  EXPECT_EQ(((r.routing > 0).sum(1) == 2).sum().item<int64_t>(), 10);
+  EXPECT_TRUE(torch::allclose(r.routing.sum(1), torch::ones({10}), 1e-5, 1e-6));
+  EXPECT_EQ(r.out.sizes(), (std::vector<int64_t>{10, 16}));
+}
+
+TEST(MoE, RespectsTheCapacityLimitInTraining) {
+  torch::manual_seed(2);
+  MoE moe(16, 32, 8, 2, 1.0);
+  moe->train();
+  // Identical inputs all prefer the same experts: the capacity limit must drop the overflow.
+  auto x = torch::randn({1, 16}).repeat({32, 1});
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : moe->named_parameters())
+      if (p.key() == "noise.weight") p.value().zero_();
+      else if (p.key() == "noise.bias") p.value().fill_(-40.0f);  // softplus(-40) ~ 0: no noise
+  }
+  auto r = moe->forward(x, /*applyCapacity=*/true);
+  const int cap = moe->capacityFor(32);
+  EXPECT_EQ(cap, 8);
+  auto perExpert = (r.routing > 0).sum(0);
+  EXPECT_LE(perExpert.max().item<int64_t>(), cap);
+  EXPECT_GT(r.dropped.item<float>(), 0.5f);
+  // Without the limit every case keeps both slots.
+  auto r2 = moe->forward(x, /*applyCapacity=*/false);
+  EXPECT_EQ(r2.dropped.item<float>(), 0.0f);
+}
+
+TEST(MoE, BalanceLossIsOneForAUniformRouterAndHigherWhenCollapsed) {
+  MoE moe(16, 32, 8, 2, 1.25);
+  moe->eval();
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : moe->named_parameters())
+      if (p.key().rfind("router", 0) == 0) p.value().zero_();
+  }
+  // Uniform router probabilities (1/8): loss = 8 * sum f_e / 8 = 1 whatever the assignment.
+  auto r = moe->forward(torch::randn({16, 16}), false);
+  EXPECT_NEAR(r.balanceLoss.item<float>(), 1.0f, 1e-5);
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : moe->named_parameters())
+      if (p.key() == "router.bias") p.value().copy_(torch::tensor({9.f, 8.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}));
+  }
+  auto c = moe->forward(torch::randn({16, 16}), false);
+  EXPECT_GT(c.balanceLoss.item<float>(), 3.0f);  // all cases on experts 0 and 1
+}
+
+namespace {
+Batch tinyBatch(const Tokenizer& tok, int64_t B, int G) {
+  std::vector<float> img(static_cast<std::size_t>(G) * G * G, -0.5f);
+  auto t1 = tokenizeNote(tok, "71 year old woman, denies family history", 64);
+  auto t2 = tokenizeNote(tok, "患者男性，62岁", 64);
+  std::vector<const float*> imgs;
+  std::vector<const TextInput*> txts;
+  for (int64_t i = 0; i < B; ++i) {
+    imgs.push_back(i == 2 ? nullptr : img.data());  // case 2: text only
+    txts.push_back(i == 1 ? nullptr : (i % 2 ? &t2 : &t1));  // case 1: image only
+  }
+  return makeBatch(imgs, G, txts);
+}
+}  // namespace
+
+TEST(MedSeekNet, ProducesTheDocumentedShapesAndMasksAbsentModalities) {
+  torch::manual_seed(3);
+  Tokenizer tok;
+  NetConfig cfg;
+  cfg.vocabSize = tok.size();
+  MedSeekNet net(cfg);
+  net->eval();
+  torch::NoGradGuard ng;
+  const int64_t B = 3;
+  auto out = net->forward(tinyBatch(tok, B, 128));
+  EXPECT_EQ(out.cancerLogit.sizes(), (std::vector<int64_t>{B}));
+  EXPECT_EQ(out.imageFeatures.sizes(), (std::vector<int64_t>{B, 64, 16, 16, 16}));
+  EXPECT_EQ(out.gate.sizes(), (std::vector<int64_t>{B, 2}));
+  EXPECT_EQ(out.routing.sizes(), (std::vector<int64_t>{B, 8}));
+  EXPECT_EQ(out.textToImageAttention.sizes(), (std::vector<int64_t>{B, 65}));
+  EXPECT_EQ(out.typeLogits.sizes(), (std::vector<int64_t>{B, 3}));
+  EXPECT_EQ(out.lobeLogits.sizes(), (std::vector<int64_t>{B, 5}));
+  EXPECT_EQ(out.smokingLogits.sizes(), (std::vector<int64_t>{B, 3}));
+  EXPECT_TRUE(torch::isfinite(out.cancerLogit).all().item<bool>());
+  EXPECT_NEAR(out.gate[1][1].item<float>(), 0.0f, 1e-6);  // image only: no text share
+  EXPECT_NEAR(out.gate[2][0].item<float>(), 0.0f, 1e-6);  // text only: no image share
+  EXPECT_NEAR(out.gate[0].sum().item<float>(), 1.0f, 1e-5);
+  // The age pointer reads the number in the note (untrained: a mix of the numbers present).
+  EXPECT_NEAR(out.ageYears[0].item<float>(), 71.0f, 1e-3);
+}
+
+TEST(MedSeekNet, RunsGradientsOnlyIntoTheLastImageBlockForGradCam) {
+  torch::manual_seed(4);
+  Tokenizer tok;
+  NetConfig cfg;
+  cfg.vocabSize = tok.size();
+  MedSeekNet net(cfg);
+  net->eval();
+  ForwardOptions fo;
+  fo.gradToLastImageBlock = true;
+  fo.gradToTextEmbeddings = true;
+  auto out = net->forward(tinyBatch(tok, 1, 128), fo);
+  auto g = torch::autograd::grad({out.cancerLogit.sum()}, {out.imageFeatures, out.textEmbeddings});
+  EXPECT_EQ(g[0].sizes(), out.imageFeatures.sizes());
+  EXPECT_GT(g[0].abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(g[1].sizes(), out.textEmbeddings.sizes());
+  // The trunk ran without autograd: its parameters get no gradient.
+  out = net->forward(tinyBatch(tok, 1, 128), fo);
+  out.cancerLogit.sum().backward();
+  for (const auto& p : net->named_parameters()) {
+    if (p.key().rfind("stem", 0) == 0 || p.key().rfind("block1", 0) == 0) EXPECT_FALSE(p.value().grad().defined()) << p.key();
+    if (p.key() == "block3.0.weight") EXPECT_TRUE(p.value().grad().defined());
+  }
+}

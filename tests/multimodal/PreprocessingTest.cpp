@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "TestSupport.h"
+#include "multimodal/Preprocessing.h"
+
+using namespace multimodal;
+
+namespace {
+double meanAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += std::abs(a[i] - b[i]);
+  return s / static_cast<double>(a.size());
+}
+}  // namespace
+
+TEST(Preprocessing, FindsBothLungsAndCentresTheGridOnThem) {
+  const auto ct = mmtest::makeChest(160, 2.2, 120, 2.5);
+  const auto p = preprocessVolume(ct);
+  ASSERT_TRUE(p.inScope) << p.reason;
+  EXPECT_EQ(p.gridSize, 128);
+  EXPECT_EQ(p.values.size(), 128u * 128u * 128u);
+  // Two ellipsoids of 55 x 75 x 115 mm radii: 2 * 4/3 pi abc = 3.97 l.
+  EXPECT_NEAR(p.lungVolumeMl, 3974, 400);
+  EXPECT_NEAR(p.lungCentroidLps[0], 0, 4);
+  EXPECT_NEAR(p.lungCentroidLps[1], 0, 4);
+  EXPECT_NEAR(p.lungCentroidLps[2], -150, 4);
+  EXPECT_NEAR(p.lungMinLps[0], -130, 6);
+  EXPECT_NEAR(p.lungMaxLps[0], 130, 6);
+  for (float v : p.values) ASSERT_TRUE(v >= -1.0f && v <= 1.0f);
+  // The nodule centre (-70, -10, -110) reads as soft tissue on the model grid.
+  const int i = static_cast<int>(std::lround((-70 - p.originLps[0]) / p.spacingMm));
+  const int j = static_cast<int>(std::lround((-10 - p.originLps[1]) / p.spacingMm));
+  const int k = static_cast<int>(std::lround((-110 - p.originLps[2]) / p.spacingMm));
+  const float nodule = p.values[static_cast<std::size_t>(i + 128 * (j + 128 * k))];
+  const float lungWindowed = static_cast<float>(2 * (-850 + 1350) / 1500.0 - 1);
+  EXPECT_GT(nodule, lungWindowed + 0.5f);
+}
+
+TEST(Preprocessing, GivesNearlyTheSameTensorForAFineAndACoarseScanOfOneChest) {
+  const auto coarse = preprocessVolume(mmtest::makeChest(160, 2.2, 120, 2.5));
+  const auto fine = preprocessVolume(mmtest::makeChest(320, 1.1, 240, 1.25));
+  ASSERT_TRUE(coarse.inScope && fine.inScope);
+  for (int a = 0; a < 3; ++a) EXPECT_NEAR(coarse.originLps[static_cast<std::size_t>(a)], fine.originLps[static_cast<std::size_t>(a)], 2.0);
+  const double d = meanAbsDiff(coarse.values, fine.values);
+  EXPECT_LT(d, 0.03) << "mean |difference| on [-1, 1] scale";
+}
+
+TEST(Preprocessing, ReportsThickSlicesShortScansAndMissingLungsAsOutOfScope) {
+  const auto thick = preprocessVolume(mmtest::makeChest(64, 5.5, 60, 5.0));
+  EXPECT_FALSE(thick.inScope);
+  EXPECT_NE(thick.reason.find("5.0 mm"), std::string::npos) << thick.reason;
+  EXPECT_TRUE(thick.values.empty());
+
+  auto g = mmtest::makeChest(64, 5.5, 40, 2.5).geometry();  // 100 mm of z
+  const auto shortScan = preprocessVolume(imaging::CtVolume(g, 0));
+  EXPECT_FALSE(shortScan.inScope);
+  EXPECT_NE(shortScan.reason.find("100 mm"), std::string::npos) << shortScan.reason;
+
+  // A water cylinder (a phantom QA scan, not a chest): no air inside the body.
+  imaging::VolumeGeometry w;
+  w.size = {96, 96, 80};
+  w.spacingMm = {3.5, 3.5, 2.5};
+  w.originLps = {-166, -166, -200};
+  imaging::CtVolume water(w);
+  for (int k = 0; k < 80; ++k)
+    for (int j = 0; j < 96; ++j)
+      for (int i = 0; i < 96; ++i) {
+        const double x = -166 + 3.5 * i, y = -166 + 3.5 * j;
+        if (x * x + y * y < 140 * 140) water.at(i, j, k) = 0;
+      }
+  const auto noLungs = preprocessVolume(water);
+  EXPECT_FALSE(noLungs.inScope);
+  EXPECT_NE(noLungs.reason.find("no lungs"), std::string::npos) << noLungs.reason;
+
+  const auto empty = preprocessVolume(imaging::CtVolume());
+  EXPECT_FALSE(empty.inScope);
+}
+
+TEST(Preprocessing, HandlesFlippedAxesLikeTheSameAnatomy) {
+  const auto ct = mmtest::makeChest(160, 2.2, 120, 2.5);
+  // Same chest stored with the row axis reversed (j runs anterior->posterior flipped).
+  auto g = ct.geometry();
+  g.directionLps = {1, 0, 0, 0, -1, 0, 0, 0, 1};
+  g.originLps[1] = -g.originLps[1];
+  imaging::CtVolume flipped(g);
+  for (int k = 0; k < g.size[2]; ++k)
+    for (int j = 0; j < g.size[1]; ++j)
+      for (int i = 0; i < g.size[0]; ++i) flipped.at(i, j, k) = ct.at(i, g.size[1] - 1 - j, k);
+  const auto a = preprocessVolume(ct), b = preprocessVolume(flipped);
+  ASSERT_TRUE(a.inScope && b.inScope);
+  EXPECT_LT(meanAbsDiff(a.values, b.values), 1e-4);
+}
