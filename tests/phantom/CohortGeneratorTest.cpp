@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <queue>
 #include <set>
 #include <string>
@@ -102,7 +103,9 @@ class JsonChecker {
   std::size_t pos_ = 0;
 };
 
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 // Cases of a cohort with at least one nodule matching `pred` (records only).
 std::vector<std::pair<int, int>> findNodules(const CohortGenerator& gen, int maxCases,
@@ -207,7 +210,8 @@ int maxHuNear(const imaging::CtVolume& v, const std::array<double, 3>& lps) {
   for (int dk = -1; dk <= 1; ++dk)
     for (int dj = -1; dj <= 1; ++dj)
       for (int di = -1; di <= 1; ++di) {
-        const int i = static_cast<int>(std::lround(ijk[0])) + di, j = static_cast<int>(std::lround(ijk[1])) + dj,
+        const int i = static_cast<int>(std::lround(ijk[0])) + di,
+                  j = static_cast<int>(std::lround(ijk[1])) + dj,
                   k = static_cast<int>(std::lround(ijk[2])) + dk;
         if (v.contains(i, j, k)) best = std::max<int>(best, v.at(i, j, k));
       }
@@ -215,7 +219,8 @@ int maxHuNear(const imaging::CtVolume& v, const std::array<double, 3>& lps) {
 }
 
 double distanceMm(const std::array<double, 3>& a, const std::array<double, 3>& b) {
-  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                   (a[2] - b[2]) * (a[2] - b[2]));
 }
 
 }  // namespace
@@ -265,7 +270,7 @@ TEST(CohortGenerator, PresetGeometryIsAxialCentredAndCoversTheSameChest) {
     const auto last = g.lpsFromIjk({g.size[0] - 1.0, g.size[1] - 1.0, g.size[2] - 1.0});
     EXPECT_NEAR(first[0] + last[0], 0, 1e-9);  // centred in x and y
     EXPECT_NEAR(first[1] + last[1], 0, 1e-9);
-    EXPECT_GT(last[2], first[2]);               // k towards superior
+    EXPECT_GT(last[2], first[2]);  // k towards superior
     EXPECT_NEAR(g.extentMm()[2], 300, 1e-9);
     EXPECT_NEAR(g.extentMm()[0], 352, 1e-9);
   }
@@ -294,11 +299,37 @@ TEST(CohortGenerator, VolumeShowsAirBodyLungsBoneAndHeartAtTheirHu) {
   double maxSpine = -2000;
   for (double z = -200; z < -100; z += 2.5) {
     const auto ijk = v.geometry().ijkFromLps({0, chest.spineCenterYMm(), z});
-    maxSpine = std::max<double>(maxSpine, v.at(std::lround(ijk[0]), std::lround(ijk[1]), std::lround(ijk[2])));
+    maxSpine =
+        std::max<double>(maxSpine, v.at(std::lround(ijk[0]), std::lround(ijk[1]), std::lround(ijk[2])));
   }
   EXPECT_GT(maxSpine, 200);
   // Subcutaneous fat just under the skin, laterally.
   EXPECT_NEAR(meanHuInBall(v, {-(p.bodyHalfWidthMm - 0.5 * p.fatMm), 0, -150}, 2.5), -100, 40);
+}
+
+TEST(CohortGenerator, NoiseInUniformTissueHasTheStdThatDoseAndKernelGive) {
+  CohortGenerator gen(13);
+  for (int i = 0; i < 4; ++i) {
+    const Case c = gen.generate(i);
+    const auto& g = c.volume.geometry();
+    const auto centre = g.ijkFromLps(phantom::ChestAnatomy::forCase(13, i).parameters().heartCenterLps);
+    const int r = static_cast<int>(8 / g.spacingMm[0]);
+    double s = 0, s2 = 0;
+    int n = 0;
+    for (int j = -r; j <= r; ++j)
+      for (int k = -r; k <= r; ++k) {
+        const double v = c.volume.at(static_cast<int>(centre[0]) + k, static_cast<int>(centre[1]) + j,
+                                     static_cast<int>(centre[2]));
+        s += v;
+        s2 += v * v;
+        ++n;
+      }
+    const double sd = std::sqrt(s2 / n - (s / n) * (s / n));
+    EXPECT_NEAR(sd, c.noiseStdHu, 0.3 * c.noiseStdHu + 1.5) << "case " << i << " kernel " << c.kernel;
+    EXPECT_EQ(c.kernel, c.sharpKernel ? "B60f" : "B30f");
+    EXPECT_GT(c.ctdiVolMgy, 0.5);
+    EXPECT_LT(c.ctdiVolMgy, 3.5);
+  }
 }
 
 TEST(CohortGenerator, EmphysemaAddsLowAttenuationClustersToTheLungs) {
@@ -349,36 +380,61 @@ TEST(CohortGenerator, SolidNoduleIsDenseAndItsMeasuredSizeAndPositionMatchTheTru
   }
 }
 
-TEST(CohortGenerator, SpiculatedNodulesHaveSpikesBeyondTheirBody) {
-  PhantomOptions opt;
-  opt.size = SizePreset::Small;
-  CohortGenerator gen(4, opt);
-  const auto found = findNodules(
-      gen, 300, [](const Nodule& n) { return n.spiculated && n.type == clinical::NoduleType::Solid && n.diameterMm >= 15; },
-      1);
-  ASSERT_EQ(found.size(), 1u);
-  const Case c = gen.generate(found[0].first);
-  const Nodule& nod = c.nodules[found[0].second];
-  // Denser voxels (> -500 HU) in the shell just outside the body than a smooth nodule would leave (lung only).
-  const auto& g = c.volume.geometry();
-  const double r0 = 0.5 * nod.longAxisMm + 2.5, r1 = r0 + 3;
-  int shell = 0, dense = 0;
-  for (int k = 0; k < g.size[2]; ++k)
-    for (int j = 0; j < g.size[1]; ++j)
-      for (int i = 0; i < g.size[0]; ++i) {
-        const double d = distanceMm(g.lpsFromIjk({double(i), double(j), double(k)}), nod.centerLps);
-        if (d < r0 || d > r1) continue;
-        ++shell;
-        dense += c.volume.at(i, j, k) > -500 ? 1 : 0;
-      }
-  ASSERT_GT(shell, 0);
-  EXPECT_GT(static_cast<double>(dense) / shell, 0.02);
+TEST(CohortGenerator, SpiculatedNodulesHaveSpikesRadiatingBeyondTheirBody) {
+  CohortGenerator gen(4);
+  // Share of lung voxels denser than lung in a shell just outside the nodule body (vessels fade out there).
+  auto shellDensity = [](const Case& c, const Nodule& nod) {
+    const auto chest = phantom::ChestAnatomy::forCase(c.seed, c.index);
+    const auto& g = c.volume.geometry();
+    const double r0 = 0.5 * nod.longAxisMm + 1.5, r1 = r0 + 4;
+    int shell = 0, dense = 0;
+    const auto ijk = g.ijkFromLps(nod.centerLps);
+    const int reach = static_cast<int>(std::ceil(r1 / g.spacingMm[0])) + 1;
+    for (int k = std::max(0, int(ijk[2]) - reach); k <= std::min(g.size[2] - 1, int(ijk[2]) + reach); ++k)
+      for (int j = std::max(0, int(ijk[1]) - reach); j <= std::min(g.size[1] - 1, int(ijk[1]) + reach); ++j)
+        for (int i = std::max(0, int(ijk[0]) - reach); i <= std::min(g.size[0] - 1, int(ijk[0]) + reach);
+             ++i) {
+          const auto p = g.lpsFromIjk({double(i), double(j), double(k)});
+          const double d = distanceMm(p, nod.centerLps);
+          if (d < r0 || d > r1 || !chest.insideLung(p)) continue;
+          ++shell;
+          dense += c.volume.at(i, j, k) > -700 ? 1 : 0;
+        }
+    return shell ? static_cast<double>(dense) / shell : 0.0;
+  };
+  const auto spic = findNodules(
+      gen, 300,
+      +[](const Nodule& n) {
+        return n.spiculated && n.type == clinical::NoduleType::Solid && n.diameterMm >= 15;
+      },
+      2);
+  const auto smooth = findNodules(
+      gen, 300,
+      +[](const Nodule& n) {
+        return !n.spiculated && n.type == clinical::NoduleType::Solid && n.diameterMm >= 15;
+      },
+      2);
+  ASSERT_EQ(spic.size(), 2u);
+  ASSERT_EQ(smooth.size(), 2u);
+  double sSpic = 0, sSmooth = 0;
+  for (const auto& [i, n] : spic) {
+    const Case c = gen.generate(i);
+    sSpic += shellDensity(c, c.nodules[n]);
+  }
+  for (const auto& [i, n] : smooth) {
+    const Case c = gen.generate(i);
+    sSmooth += shellDensity(c, c.nodules[n]);
+  }
+  std::cout << "shell density spiculated " << sSpic / 2 << ", smooth " << sSmooth / 2 << "\n";
+  EXPECT_GT(sSpic, 0.03);
+  EXPECT_GT(sSpic, 2 * sSmooth);
 }
 
 TEST(CohortGenerator, SubsolidAndCalcifiedNodulesHaveTheirTypicalHu) {
   CohortGenerator gen(8);
   const auto nonSolid = findNodules(
-      gen, 300, [](const Nodule& n) { return n.type == clinical::NoduleType::NonSolid && n.diameterMm >= 10; }, 1);
+      gen, 300,
+      [](const Nodule& n) { return n.type == clinical::NoduleType::NonSolid && n.diameterMm >= 10; }, 1);
   ASSERT_EQ(nonSolid.size(), 1u);
   {
     const Case c = gen.generate(nonSolid[0].first);
@@ -410,7 +466,8 @@ TEST(CohortGenerator, SubsolidAndCalcifiedNodulesHaveTheirTypicalHu) {
       if (cnt > 0) EXPECT_NEAR(sum / cnt, -550, 150);
     }
   }
-  const auto calcified = findNodules(gen, 400, [](const Nodule& n) { return n.calcified && n.diameterMm >= 6; }, 1);
+  const auto calcified = findNodules(
+      gen, 400, [](const Nodule& n) { return n.calcified && n.diameterMm >= 6; }, 1);
   ASSERT_EQ(calcified.size(), 1u);
   {
     const Case c = gen.generate(calcified[0].first);
@@ -451,17 +508,17 @@ TEST(ChestAnatomy, LobeOfAPointFollowsTheFissures) {
   const auto chest = phantom::ChestAnatomy::forCase(1, 0);
   const auto& p = chest.parameters();
   const double xr = -0.5 * p.bodyHalfWidthMm, xl = 0.5 * p.bodyHalfWidthMm;
-  EXPECT_EQ(chest.lobeAt({xr, 10, p.apexZMm - 50}), phantom::Lobe::RUL);           // high
-  EXPECT_EQ(chest.lobeAt({xr, 40, p.domeRightZMm - 5}), phantom::Lobe::RLL);       // low, posterior
-  EXPECT_EQ(chest.lobeAt({xr, -45, p.horizontalZMm - 25}), phantom::Lobe::RML);    // anterior, mid
+  EXPECT_EQ(chest.lobeAt({xr, 10, p.apexZMm - 50}), phantom::Lobe::RUL);         // high
+  EXPECT_EQ(chest.lobeAt({xr, 40, p.domeRightZMm - 5}), phantom::Lobe::RLL);     // low, posterior
+  EXPECT_EQ(chest.lobeAt({xr, -45, p.horizontalZMm - 25}), phantom::Lobe::RML);  // anterior, mid
   EXPECT_EQ(chest.lobeAt({xl, 10, p.apexZMm - 50}), phantom::Lobe::LUL);
   EXPECT_EQ(chest.lobeAt({xl, 40, p.domeLeftZMm - 5}), phantom::Lobe::LLL);
   // Just above and below the oblique fissure.
   const double zf = chest.obliqueFissureZMm(xl, 0);
   EXPECT_EQ(chest.lobeAt({xl, 0, zf + 1}), phantom::Lobe::LUL);
   EXPECT_EQ(chest.lobeAt({xl, 0, zf - 1}), phantom::Lobe::LLL);
-  EXPECT_EQ(chest.lobeAt({0, 0, -150}), std::nullopt);           // mediastinum
-  EXPECT_EQ(chest.lobeAt({-170, 0, -150}), std::nullopt);        // outside the body
+  EXPECT_EQ(chest.lobeAt({0, 0, -150}), std::nullopt);                  // mediastinum
+  EXPECT_EQ(chest.lobeAt({-170, 0, -150}), std::nullopt);               // outside the body
   EXPECT_EQ(chest.lobeAt({xr, 0, p.domeRightZMm - 60}), std::nullopt);  // below the diaphragm
 }
 
@@ -518,13 +575,14 @@ TEST(CohortGenerator, NotesVaryInWordingAndCarryNegationsAbbreviationsAndNoise) 
                       contains(note, "hx") || contains(note, "PY"))
                          ? 1
                          : 0;
-    irrelevant += (contains(note, "BP ") || contains(note, "NKDA") || contains(note, "atorvastatin") ||
-                   contains(note, "BMI") || contains(note, "PCP") || contains(note, "alcohol") ||
-                   contains(note, "spouse") || contains(note, "dog") || contains(note, "outside") ||
-                   contains(note, "ypertension") || contains(note, "olonoscopy") || contains(note, "decision") ||
-                   contains(note, "accinations") || contains(note, "Retired") || contains(note, "schoolteacher"))
-                      ? 1
-                      : 0;
+    irrelevant +=
+        (contains(note, "BP ") || contains(note, "NKDA") || contains(note, "atorvastatin") ||
+         contains(note, "BMI") || contains(note, "PCP") || contains(note, "alcohol") ||
+         contains(note, "spouse") || contains(note, "dog") || contains(note, "outside") ||
+         contains(note, "ypertension") || contains(note, "olonoscopy") || contains(note, "decision") ||
+         contains(note, "accinations") || contains(note, "Retired") || contains(note, "schoolteacher"))
+            ? 1
+            : 0;
   }
   EXPECT_GE(openings.size(), 5u);
   EXPECT_GT(negations, 80);
@@ -573,22 +631,45 @@ TEST(CohortGenerator, BrockProbabilityLabelsAndLungRadsFollowTheFormulaAndTheRul
 }
 
 TEST(CohortGenerator, TruthJsonIsValidAndHoldsTheRequiredKeys) {
-  CohortGenerator gen(3);
+  PhantomOptions mixed;
+  mixed.language = phantom::LanguageMix::Mixed;
+  CohortGenerator gen(3, mixed);
   for (int i = 0; i < 20; ++i) {
     const Case c = gen.generateRecord(i);
     const std::string j = c.truthJson();
     EXPECT_TRUE(JsonChecker(j).valid()) << j;
-    for (const char* key :
-         {"study_uid", "series_uid", "patient_id", "cancer", "brock_probability", "lung_rads", "emphysema",
-          "record", "age", "sex", "family_history", "smoking_status", "pack_years", "years_since_quit",
-          "prior_cancer", "symptoms", "nodules", "generator_version", "seed", "index", "note_language"})
+    for (const char* key : {"study_uid",
+                            "series_uid",
+                            "patient_id",
+                            "cancer",
+                            "brock_probability",
+                            "lung_rads",
+                            "emphysema",
+                            "record",
+                            "age",
+                            "sex",
+                            "family_history",
+                            "smoking_status",
+                            "pack_years",
+                            "years_since_quit",
+                            "prior_cancer",
+                            "symptoms",
+                            "nodules",
+                            "generator_version",
+                            "seed",
+                            "index",
+                            "note_language"})
       EXPECT_TRUE(contains(j, std::string("\"") + key + "\":")) << key;
     EXPECT_TRUE(contains(j, "\"study_uid\":\"" + c.studyInstanceUid + "\""));
+    // The note travels escaped (newlines of sectioned notes) with its UTF-8 passed through.
+    EXPECT_FALSE(contains(j, "\n"));
+    if (contains(c.note, "\n")) EXPECT_TRUE(contains(j, "\\n"));
+    if (c.noteLanguage == phantom::Language::Chinese) EXPECT_TRUE(contains(j, "岁"));
     EXPECT_TRUE(contains(j, "\"lung_rads\":\"" + clinical::toString(c.lungRads) + "\""));
     EXPECT_TRUE(contains(j, std::string("\"cancer\":") + (c.cancer ? "true" : "false")));
     if (!c.nodules.empty()) {
-      for (const char* key : {"center_lps_mm", "diameter_mm", "long_axis_mm", "short_axis_mm", "solid_diameter_mm",
-                              "type", "lobe", "spiculated", "calcified", "malignant"})
+      for (const char* key : {"center_lps_mm", "diameter_mm", "long_axis_mm", "short_axis_mm",
+                              "solid_diameter_mm", "type", "lobe", "spiculated", "calcified", "malignant"})
         EXPECT_TRUE(contains(j, std::string("\"") + key + "\":")) << key;
       EXPECT_TRUE(contains(j, "\"lobe\":\"" + phantom::toString(c.nodules[0].lobe) + "\""));
     }
@@ -605,7 +686,8 @@ TEST(CohortGenerator, FhirBundleHoldsPatientObservationsFamilyHistoryAndConditio
     EXPECT_TRUE(contains(b, R"("resourceType":"Bundle")"));
     EXPECT_TRUE(contains(b, R"("type":"collection")"));
     EXPECT_TRUE(contains(b, R"("resourceType":"Patient")"));
-    EXPECT_TRUE(contains(b, std::string(R"("gender":")") + (c.record.sex == phantom::Sex::Male ? "male" : "female")));
+    EXPECT_TRUE(
+        contains(b, std::string(R"("gender":")") + (c.record.sex == phantom::Sex::Male ? "male" : "female")));
     EXPECT_TRUE(contains(b, R"("code":"72166-2")"));
     EXPECT_TRUE(contains(b, R"("code":"8664-5")"));
     EXPECT_TRUE(contains(b, R"("resourceType":"FamilyMemberHistory")"));
@@ -620,7 +702,8 @@ TEST(CohortGenerator, FhirBundleHoldsPatientObservationsFamilyHistoryAndConditio
     const auto at = b.find(R"("birthDate":")");
     ASSERT_NE(at, std::string::npos);
     const std::string bd = b.substr(at + 13, 10);
-    const int by = std::stoi(bd.substr(0, 4)), bm = std::stoi(bd.substr(5, 2)), bdd = std::stoi(bd.substr(8, 2));
+    const int by = std::stoi(bd.substr(0, 4)), bm = std::stoi(bd.substr(5, 2)),
+              bdd = std::stoi(bd.substr(8, 2));
     const int sy = std::stoi(c.studyDate.substr(0, 4)), sm = std::stoi(c.studyDate.substr(4, 2)),
               sd = std::stoi(c.studyDate.substr(6, 2));
     const int age = sy - by - ((sm < bm || (sm == bm && sd < bdd)) ? 1 : 0);
@@ -695,6 +778,9 @@ TEST(CohortGenerator, SmallAndFullPresetsShowTheSameNoduleAtTheSameLpsCentre) {
   EXPECT_EQ(n.centerLps, s.nodules[found[0].second].centerLps);
   const Blob bs = measureBlob(s.volume, n.centerLps, 0.5 * n.longAxisMm + 4.4, -400);
   const Blob bf = measureBlob(f.volume, n.centerLps, 0.5 * n.longAxisMm + 1.4, -400);
+  std::cout << "nodule " << n.diameterMm << " mm: full blob " << bf.equivalentDiameterMm()
+            << " mm, small blob " << bs.equivalentDiameterMm() << " mm, centroid offset "
+            << distanceMm(bs.centroidLps, bf.centroidLps) << " mm\n";
   EXPECT_LT(distanceMm(bf.centroidLps, n.centerLps), 0.7);
   EXPECT_LT(distanceMm(bs.centroidLps, bf.centroidLps), 1.5);
   EXPECT_NEAR(bf.equivalentDiameterMm(), n.diameterMm, 1.0);

@@ -7,11 +7,14 @@ namespace {
 
 std::vector<std::smatch> allMatches(const std::string& s, const std::regex& re) {
   std::vector<std::smatch> out;
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) out.push_back(*it);
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it)
+    out.push_back(*it);
   return out;
 }
 
-bool has(const std::string& s, const std::regex& re) { return std::regex_search(s, re); }
+bool has(const std::string& s, const std::regex& re) {
+  return std::regex_search(s, re);
+}
 
 // The first non-empty capture group of a match.
 std::string firstGroup(const std::smatch& m) {
@@ -32,7 +35,8 @@ std::optional<T> agreed(const std::vector<std::smatch>& ms, F convert) {
   return v;
 }
 
-std::optional<std::string> oneOf(const std::string& s, const std::vector<std::pair<std::string, std::regex>>& cls) {
+std::optional<std::string> oneOf(const std::string& s,
+                                 const std::vector<std::pair<std::string, std::regex>>& cls) {
   std::optional<std::string> found;
   for (const auto& [name, re] : cls)
     if (has(s, re)) {
@@ -53,19 +57,31 @@ std::optional<bool> posNeg(const std::string& s, const std::regex& pos, const st
 ParsedNote parseEnglishNote(const std::string& note, int studyYear) {
   ParsedNote r;
   r.ageYears = agreed<int>(
-      allMatches(note, std::regex(R"((\d{2}) ?(?:y/o|yo\b|-year-old| year old)|aged (\d{2}) years|Age (\d{2}),)")),
+      allMatches(note,
+                 std::regex(R"((\d{2}) ?(?:y/o|yo\b|-year-old| year old)|aged (\d{2}) years|Age (\d{2}),)")),
       [](const std::smatch& m) { return std::stoi(firstGroup(m)); });
   const bool male = has(note, std::regex(R"(\b(?:male|man|M|gentleman|Mr\.)\b)"));
   const bool female = has(note, std::regex(R"(\b(?:female|woman|F|lady|Ms\.)\b)"));
   if (male != female) r.sex = male ? 'M' : 'F';
-  r.smoking = oneOf(note, {{"never", std::regex(R"(Never smoker|never smoked|Denies ever smoking|nonsmoker|Tobacco: never)")},
-                           {"current", std::regex(R"(Current smoker|current smoker|currently smokes|Active smoker|Still smokes|Tobacco: current)")},
-                           {"former", std::regex(R"(Former smoker|Ex-smoker|Quit smoking|but quit|Former tobacco user|Tobacco: former)")}});
+  r.smoking = oneOf(
+      note,
+      {{"never", std::regex(R"(Never smoker|never smoked|Denies ever smoking|nonsmoker|Tobacco: never)")},
+       {"current",
+        std::regex(
+            R"(Current smoker|current smoker|currently smokes|Active smoker|Still smokes|Tobacco: current)")},
+       {"former",
+        std::regex(R"(Former smoker|Ex-smoker|Quit smoking|but quit|Former tobacco user|Tobacco: former)")}});
   r.packYears = agreed<double>(
-      allMatches(note, std::regex(R"((\d+(?:\.\d+)?) ?(?:pack-years?|pk-yrs?|PY\b|pack-year)|Pack-years: (\d+(?:\.\d+)?))")),
+      allMatches(
+          note,
+          std::regex(
+              R"((\d+(?:\.\d+)?) ?(?:pack-years?|pk-yrs?|PY\b|pack-year)|Pack-years: (\d+(?:\.\d+)?))")),
       [](const std::smatch& m) { return std::stod(firstGroup(m)); });
   {
-    auto ms = allMatches(note, std::regex(R"([Qq]uit (\d+) years? ago|[Qq]uit smoking (\d+) years? ago|stopped smoking (\d+) years? ago|abstinent for (\d+) years?|quit in (\d{4}))"));
+    auto ms = allMatches(
+        note,
+        std::regex(
+            R"([Qq]uit (\d+) years? ago|[Qq]uit smoking (\d+) years? ago|stopped smoking (\d+) years? ago|abstinent for (\d+) years?|quit in (\d{4}))"));
     r.yearsSinceQuit = agreed<int>(ms, [&](const std::smatch& m) {
       const int v = std::stoi(firstGroup(m));
       return v > 1900 ? studyYear - v : v;
@@ -73,12 +89,16 @@ ParsedNote parseEnglishNote(const std::string& note, int studyYear) {
   }
   r.familyHistory = posNeg(
       note,
-      std::regex(R"(Family history of lung cancer \(|FHx: \w+ with lung ca|was diagnosed with lung cancer|Positive family history of lung cancer|FHx significant for lung cancer)"),
-      std::regex(R"(No family history of lung cancer|Denies family history of lung|FHx negative for lung cancer|no lung cancer in first-degree|no known lung cancer in the family)"));
+      std::regex(
+          R"(Family history of lung cancer \(|FHx: \w+ with lung ca|was diagnosed with lung cancer|Positive family history of lung cancer|FHx significant for lung cancer)"),
+      std::regex(
+          R"(No family history of lung cancer|Denies family history of lung|FHx negative for lung cancer|no lung cancer in first-degree|no known lung cancer in the family)"));
   r.priorCancer = posNeg(
       note,
-      std::regex(R"(History of \w+ cancer|PMH: \w+ ca s/p|Prior \w+ cancer|Personal hx of \w+ malignancy|was treated for \w+ cancer)"),
-      std::regex(R"(No prior history of cancer|Denies personal history of malignancy|No previous malignancy|PMH negative for cancer|No personal hx of cancer)"));
+      std::regex(
+          R"(History of \w+ cancer|PMH: \w+ ca s/p|Prior \w+ cancer|Personal hx of \w+ malignancy|was treated for \w+ cancer)"),
+      std::regex(
+          R"(No prior history of cancer|Denies personal history of malignancy|No previous malignancy|PMH negative for cancer|No personal hx of cancer)"));
   {
     std::set<std::string> sym;
     const auto pos = allMatches(note, std::regex(R"((?:Reports|C/o|Presents with|Symptoms:) ([^.]*)\.)"));
@@ -90,7 +110,8 @@ ParsedNote parseEnglishNote(const std::string& note, int studyYear) {
       if (has(list, std::regex("dyspnea|shortness of breath"))) sym.insert("dyspnea");
       if (has(list, std::regex("chest pain"))) sym.insert("chest_pain");
     }
-    const bool statesAbsence = has(note, std::regex(R"(Asymptomatic|Denies cough|negative for cough|denies cough)"));
+    const bool statesAbsence =
+        has(note, std::regex(R"(Asymptomatic|Denies cough|negative for cough|denies cough)"));
     if (!pos.empty() || statesAbsence) r.symptoms = sym;
   }
   return r;
@@ -113,7 +134,8 @@ ParsedNote parseChineseNote(const std::string& note) {
                                  [](const std::smatch& x) { return std::stoi(firstGroup(x)); });
   r.familyHistory = posNeg(note, std::regex("患肺癌|确诊肺癌|有肺癌家族史"),
                            std::regex("否认肺癌家族史|无肺癌家族史|家族中无肺癌"));
-  r.priorCancer = posNeg(note, std::regex("癌病史|曾患\\S+癌"), std::regex("否认既往恶性肿瘤|既往无肿瘤史|无癌症病史"));
+  r.priorCancer =
+      posNeg(note, std::regex("癌病史|曾患\\S+癌"), std::regex("否认既往恶性肿瘤|既往无肿瘤史|无癌症病史"));
   {
     std::set<std::string> sym;
     const auto pos = allMatches(note, std::regex("(?:主诉|近期有|症状：)(.*?)。"));

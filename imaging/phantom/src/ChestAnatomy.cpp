@@ -139,17 +139,15 @@ std::optional<Lobe> ChestAnatomy::lobeAt(const std::array<double, 3>& lps) const
 
 double ChestAnatomy::fissureDistanceMm(const std::array<double, 3>& lps) const {
   const double x = lps[0], y = lps[1], z = lps[2];
-  // |z - f(x, y)| / |grad(z - f)|, with the gradient by central differences.
-  auto planeDistance = [&](auto f) {
-    const double e = 0.5;
-    const double fx = (f(x + e, y) - f(x - e, y)) / (2 * e), fy = (f(x, y + e) - f(x, y - e)) / (2 * e);
-    return std::abs(z - f(x, y)) / std::sqrt(1 + fx * fx + fy * fy);
-  };
-  const double dObl = planeDistance([this](double a, double b) { return obliqueFissureZMm(a, b); });
-  if (x >= 0) return dObl;
-  // The horizontal fissure exists only above the oblique one.
-  if (z < obliqueFissureZMm(x, y)) return dObl;
-  const double dHor = planeDistance([this](double a, double b) { return horizontalFissureZMm(a, b); });
+  const double sy = p_.bodyHalfDepthMm / 112.0;
+  // |z - f(x, y)| / |grad(z - f)| for the quadric fissure surfaces (analytic gradients).
+  const double ax = std::abs(x) - 0.45 * p_.bodyHalfWidthMm;
+  const double oblX = 0.008 * ax, oblY = p_.obliqueSlope / sy;
+  const double zObl = obliqueFissureZMm(x, y);
+  const double dObl = std::abs(z - zObl) / std::sqrt(1 + oblX * oblX + oblY * oblY);
+  if (x >= 0 || z < zObl) return dObl;  // the horizontal fissure exists only above the oblique one
+  const double hx = 0.006 * (x + 0.45 * p_.bodyHalfWidthMm), hy = 0.15 / sy;
+  const double dHor = std::abs(z - horizontalFissureZMm(x, y)) / std::sqrt(1 + hx * hx + hy * hy);
   return std::min(dObl, dHor);
 }
 

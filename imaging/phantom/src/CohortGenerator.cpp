@@ -15,36 +15,53 @@ using detail::streamKey;
 
 std::string toString(Lobe l) {
   switch (l) {
-    case Lobe::RUL: return "RUL";
-    case Lobe::RML: return "RML";
-    case Lobe::RLL: return "RLL";
-    case Lobe::LUL: return "LUL";
-    case Lobe::LLL: return "LLL";
+    case Lobe::RUL:
+      return "RUL";
+    case Lobe::RML:
+      return "RML";
+    case Lobe::RLL:
+      return "RLL";
+    case Lobe::LUL:
+      return "LUL";
+    case Lobe::LLL:
+      return "LLL";
   }
   return "RUL";
 }
 
 std::string toString(clinical::NoduleType t) {
   switch (t) {
-    case clinical::NoduleType::Solid: return "solid";
-    case clinical::NoduleType::PartSolid: return "part_solid";
-    case clinical::NoduleType::NonSolid: return "non_solid";
+    case clinical::NoduleType::Solid:
+      return "solid";
+    case clinical::NoduleType::PartSolid:
+      return "part_solid";
+    case clinical::NoduleType::NonSolid:
+      return "non_solid";
   }
   return "solid";
 }
 
 std::string toString(SmokingStatus s) {
   switch (s) {
-    case SmokingStatus::Never: return "never";
-    case SmokingStatus::Former: return "former";
-    case SmokingStatus::Current: return "current";
+    case SmokingStatus::Never:
+      return "never";
+    case SmokingStatus::Former:
+      return "former";
+    case SmokingStatus::Current:
+      return "current";
   }
   return "never";
 }
 
-std::string toString(Sex s) { return s == Sex::Male ? "M" : "F"; }
-std::string toString(Language l) { return l == Language::English ? "en" : "zh"; }
-bool isUpperLobe(Lobe l) { return l == Lobe::RUL || l == Lobe::LUL; }
+std::string toString(Sex s) {
+  return s == Sex::Male ? "M" : "F";
+}
+std::string toString(Language l) {
+  return l == Language::English ? "en" : "zh";
+}
+bool isUpperLobe(Lobe l) {
+  return l == Lobe::RUL || l == Lobe::LUL;
+}
 
 imaging::VolumeGeometry volumeGeometry(SizePreset size) {
   imaging::VolumeGeometry g;
@@ -123,7 +140,7 @@ std::string deterministicUuid(std::uint64_t seed, int index, std::string_view pu
   const std::uint64_t h1 = streamKey(seed, index, purpose);
   std::uint64_t h2 = hashCombine(h1, 0x5555494431323334ull);
   std::uint64_t a = (h1 & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  h2 = (h2 & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;              // variant 10
+  h2 = (h2 & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;               // variant 10
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
                 static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
@@ -135,7 +152,9 @@ std::string deterministicUuid(std::uint64_t seed, int index, std::string_view pu
 
 namespace {
 
-double round1(double v) { return std::round(v * 10.0) / 10.0; }
+double round1(double v) {
+  return std::round(v * 10.0) / 10.0;
+}
 
 PatientRecord sampleRecord(Rng& r) {
   PatientRecord rec;
@@ -146,7 +165,8 @@ PatientRecord sampleRecord(Rng& r) {
   if (rec.smoking != SmokingStatus::Never) {
     rec.packYears = std::clamp(std::round(std::exp(r.normal(std::log(32.0), 0.45))), 5.0, 120.0);
   }
-  if (rec.smoking == SmokingStatus::Former) rec.yearsSinceQuit = r.uniformInt(1, std::min(25, rec.ageYears - 35));
+  if (rec.smoking == SmokingStatus::Former)
+    rec.yearsSinceQuit = r.uniformInt(1, std::min(25, rec.ageYears - 35));
   rec.familyHistory = r.bernoulli(0.2);
   if (rec.familyHistory) {
     static const char* rel[] = {"father", "mother", "brother", "sister"};
@@ -161,8 +181,8 @@ PatientRecord sampleRecord(Rng& r) {
   static const struct {
     const char* key;
     double p;
-  } symptoms[] = {{"cough", 0.18}, {"hemoptysis", 0.03}, {"weight_loss", 0.05}, {"dyspnea", 0.12},
-                  {"chest_pain", 0.06}};
+  } symptoms[] = {
+      {"cough", 0.18}, {"hemoptysis", 0.03}, {"weight_loss", 0.05}, {"dyspnea", 0.12}, {"chest_pain", 0.06}};
   for (const auto& s : symptoms)
     if (r.bernoulli(s.p)) rec.symptoms.push_back(s.key);
   return rec;
@@ -200,7 +220,8 @@ bool fitsInLobe(const ChestAnatomy& a, const detail::Vec3& c, double radiusMm, L
   return true;
 }
 
-// Radius of the ball (mm) that must lie in the lobe: nodule, spikes and a margin that keeps it off the pleura.
+// Radius of the ball (mm) that must lie in the lobe: nodule, spikes and a margin that keeps it off the
+// pleura.
 double clearanceRadiusMm(const Nodule& n) {
   const double r = 0.5 * n.longAxisMm + (n.spiculated ? detail::maxSpikeLengthMm(n.diameterMm) : 0.0);
   return r + 4.0;
@@ -232,8 +253,8 @@ std::vector<Nodule> sampleNodules(Rng& r, const ChestAnatomy& anatomy, const Pha
                              ? 0.02
                              : 0.05 + 0.6 * detail::smoothstep(6, 25, nod.diameterMm);
     nod.spiculated = r.bernoulli(pSpic);
-    nod.calcified =
-        nod.type == clinical::NoduleType::Solid && nod.diameterMm <= 15 && !nod.spiculated && r.bernoulli(0.15);
+    nod.calcified = nod.type == clinical::NoduleType::Solid && nod.diameterMm <= 15 && !nod.spiculated &&
+                    r.bernoulli(0.15);
     nod.lobe = sampleLobe(r);
 
     // Rejection sampling of the centre: the whole nodule (with spikes and margin) in its lobe, apart from
@@ -253,10 +274,11 @@ std::vector<Nodule> sampleNodules(Rng& r, const ChestAnatomy& anatomy, const Pha
         for (const auto& o : out)
           if (detail::norm(detail::sub(c, o.centerLps)) < clear + clearanceRadiusMm(o) + 2) apart = false;
         if (!apart) continue;
-        nod.centerLps = {std::round(c[0] * 100) / 100, std::round(c[1] * 100) / 100, std::round(c[2] * 100) / 100};
+        nod.centerLps = {std::round(c[0] * 100) / 100, std::round(c[1] * 100) / 100,
+                         std::round(c[2] * 100) / 100};
         placed = fitsInLobe(anatomy, nod.centerLps, clear, nod.lobe);
       }
-      if (!placed && attempt >= 3) {  // shrink and try again
+      if (!placed && attempt >= 3 && nod.shortAxisMm * 0.8 >= 3.0) {  // shrink (never below 3 mm) and retry
         nod.longAxisMm = round1(nod.longAxisMm * 0.8);
         nod.shortAxisMm = round1(nod.shortAxisMm * 0.8);
         nod.diameterMm = 0.5 * (nod.longAxisMm + nod.shortAxisMm);
@@ -272,10 +294,11 @@ std::vector<Nodule> sampleNodules(Rng& r, const ChestAnatomy& anatomy, const Pha
 
 }  // namespace
 
-CohortGenerator::CohortGenerator(std::uint64_t seed, PhantomOptions options) : seed_(seed), options_(options) {
+CohortGenerator::CohortGenerator(std::uint64_t seed, PhantomOptions options)
+    : seed_(seed), options_(options) {
   if (options_.maxNodules < 0 || options_.maxNodules > 10)
-    throw PhantomError("phantom: maxNodules must be between 0 and 10 (got " + std::to_string(options_.maxNodules) +
-                       ")");
+    throw PhantomError("phantom: maxNodules must be between 0 and 10 (got " +
+                       std::to_string(options_.maxNodules) + ")");
   if (!(options_.noNoduleFraction >= 0 && options_.noNoduleFraction <= 1))
     throw PhantomError("phantom: noNoduleFraction must be between 0 and 1");
   if (options_.threads < 0) throw PhantomError("phantom: threads must be >= 0");
@@ -294,16 +317,28 @@ Case CohortGenerator::generateRecord(int index) const {
   c.studyInstanceUid = detail::deterministicUid(seed_, index, "study");
   c.seriesInstanceUid = detail::deterministicUid(seed_, index, "series");
   c.frameOfReferenceUid = detail::deterministicUid(seed_, index, "frame-of-reference");
-  std::snprintf(buf, sizeof buf, "A%012llu",
-                static_cast<unsigned long long>(detail::streamKey(seed_, index, "accession") % 1000000000000ull));
+  std::snprintf(
+      buf, sizeof buf, "A%012llu",
+      static_cast<unsigned long long>(detail::streamKey(seed_, index, "accession") % 1000000000000ull));
   c.accessionNumber = buf;
 
+  Rng rec(streamKey(seed_, index, "record"));
+  c.record = sampleRecord(rec);
   Rng study(streamKey(seed_, index, "study"));
   {
     int y, m, d;
     detail::civilFromDays(detail::daysFromCivil(2023, 1, 2) + study.uniformInt(0, 729), y, m, d);
     std::snprintf(buf, sizeof buf, "%04d%02d%02d", y, m, d);
     c.studyDate = buf;
+    // Birth date: `age` years and 1..364 days before the study, so the age at the study is exactly `age`.
+    Rng birth(streamKey(seed_, index, "birth-date"));
+    const int age = c.record.ageYears;
+    int by, bm, bd;
+    detail::civilFromDays(
+        detail::daysFromCivil(y - age, m, (m == 2 && d == 29) ? 28 : d) - birth.uniformInt(1, 364), by, bm,
+        bd);
+    std::snprintf(buf, sizeof buf, "%04d%02d%02d", by, bm, bd);
+    c.patientBirthDate = buf;
     std::snprintf(buf, sizeof buf, "%02d%02d%02d", study.uniformInt(7, 18), study.uniformInt(0, 59),
                   study.uniformInt(0, 59));
     c.studyTime = buf;
@@ -312,9 +347,8 @@ Case CohortGenerator::generateRecord(int index) const {
   c.kernel = c.sharpKernel ? "B60f" : "B30f";
   c.ctdiVolMgy = std::round(study.uniform(0.8, 3.0) * 100) / 100;
 
-  Rng rec(streamKey(seed_, index, "record"));
-  c.record = sampleRecord(rec);
-  const double pEmph = c.record.smoking == SmokingStatus::Never ? 0.08 : (c.record.packYears >= 30 ? 0.45 : 0.25);
+  const double pEmph =
+      c.record.smoking == SmokingStatus::Never ? 0.08 : (c.record.packYears >= 30 ? 0.45 : 0.25);
   c.emphysema = rec.bernoulli(pEmph);
 
   const ChestAnatomy anatomy = ChestAnatomy::forCase(seed_, index);
@@ -345,8 +379,12 @@ Case CohortGenerator::generateRecord(int index) const {
 
   Rng noteRng(streamKey(seed_, index, "note"));
   switch (options_.language) {
-    case LanguageMix::English: c.noteLanguage = Language::English; break;
-    case LanguageMix::Chinese: c.noteLanguage = Language::Chinese; break;
+    case LanguageMix::English:
+      c.noteLanguage = Language::English;
+      break;
+    case LanguageMix::Chinese:
+      c.noteLanguage = Language::Chinese;
+      break;
     case LanguageMix::Mixed:
       c.noteLanguage = noteRng.bernoulli(0.5) ? Language::Chinese : Language::English;
       break;
@@ -396,6 +434,8 @@ std::string Case::truthJson() const {
   w.field("lung_rads", clinical::toString(lungRads));
   w.field("emphysema", emphysema);
   w.field("note_language", toString(noteLanguage));
+  w.field("note", note);
+  w.field("short_history", shortHistory);
   w.key("record").beginObject();
   w.field("age", record.ageYears);
   w.field("sex", toString(record.sex));
@@ -431,6 +471,8 @@ std::string Case::truthJson() const {
   return w.str();
 }
 
-std::string Case::fhirBundleJson() const { return detail::fhirBundle(*this); }
+std::string Case::fhirBundleJson() const {
+  return detail::fhirBundle(*this);
+}
 
 }  // namespace phantom

@@ -69,8 +69,8 @@ std::string CohortStatistics::summary() const {
   out += "Brock oracle AUC: " + formatNumber(brockOracleAuc, 4) + "\n";
   out += "nodules: " + std::to_string(nodules) + " in " + std::to_string(casesWithNodules) + " cases (" +
          std::to_string(calcifiedNodules) + " calcified)\n";
-  out += "emphysema: " + std::to_string(emphysemaCases) + " cases; Chinese notes: " + std::to_string(chineseNotes) +
-         "\n";
+  out += "emphysema: " + std::to_string(emphysemaCases) +
+         " cases; Chinese notes: " + std::to_string(chineseNotes) + "\n";
   static const char* names[] = {"0", "1", "2", "3", "4A", "4B", "4X"};
   out += "Lung-RADS:";
   for (std::size_t i = 0; i < lungRadsCounts.size(); ++i)

@@ -51,21 +51,15 @@ const Symptom kSymptoms[] = {{"cough", "49727002", "Cough"},
 
 std::string fhirBundle(const Case& c) {
   const auto& rec = c.record;
-  const std::string date = c.studyDate.size() == 8
-                               ? c.studyDate.substr(0, 4) + "-" + c.studyDate.substr(4, 2) + "-" + c.studyDate.substr(6, 2)
-                               : c.studyDate;
-  const int sy = std::stoi(c.studyDate.substr(0, 4)), sm = std::stoi(c.studyDate.substr(4, 2)),
-            sd = std::stoi(c.studyDate.substr(6, 2));
-  // Birth date: `age` years and 1..364 days before the study, so the age at the study is exactly `age`.
-  Rng r(streamKey(c.seed, c.index, "birth-date"));
-  int by, bm, bd;
-  {
-    int y = sy - rec.ageYears, m = sm, d = sd;
-    if (m == 2 && d == 29) d = 28;
-    civilFromDays(daysFromCivil(y, m, d) - r.uniformInt(1, 364), by, bm, bd);
-  }
+  const std::string date =
+      c.studyDate.size() == 8
+          ? c.studyDate.substr(0, 4) + "-" + c.studyDate.substr(4, 2) + "-" + c.studyDate.substr(6, 2)
+          : c.studyDate;
+  const int sy = std::stoi(c.studyDate.substr(0, 4));
   const std::string patientUrl = "urn:uuid:" + deterministicUuid(c.seed, c.index, "fhir-patient");
-  auto entryUrl = [&](const std::string& what) { return "urn:uuid:" + deterministicUuid(c.seed, c.index, what); };
+  auto entryUrl = [&](const std::string& what) {
+    return "urn:uuid:" + deterministicUuid(c.seed, c.index, what);
+  };
 
   JsonWriter w;
   w.beginObject();
@@ -87,16 +81,25 @@ std::string fhirBundle(const Case& c) {
 
   // Patient
   beginEntry(patientUrl, "Patient");
-  w.key("identifier").beginArray().beginObject().field("system", "urn:medseek:phantom:patient-id")
-      .field("value", c.patientId).endObject().endArray();
+  w.key("identifier")
+      .beginArray()
+      .beginObject()
+      .field("system", "urn:medseek:phantom:patient-id")
+      .field("value", c.patientId)
+      .endObject()
+      .endArray();
   {
     const auto caret = c.patientName.find('^');
     w.key("name").beginArray().beginObject().field("family", c.patientName.substr(0, caret));
-    w.key("given").beginArray().value(caret == std::string::npos ? "" : c.patientName.substr(caret + 1)).endArray();
+    w.key("given")
+        .beginArray()
+        .value(caret == std::string::npos ? "" : c.patientName.substr(caret + 1))
+        .endArray();
     w.endObject().endArray();
   }
   w.field("gender", rec.sex == Sex::Male ? "male" : "female");
-  w.field("birthDate", isoDate(by, bm, bd));
+  w.field("birthDate", c.patientBirthDate.substr(0, 4) + "-" + c.patientBirthDate.substr(4, 2) + "-" +
+                           c.patientBirthDate.substr(6, 2));
   endEntry();
 
   // Smoking status
@@ -110,8 +113,7 @@ std::string fhirBundle(const Case& c) {
   w.key("valueCodeableConcept");
   if (rec.smoking == SmokingStatus::Never) codeableConcept(w, kSnomed, "266919005", "Never smoked tobacco");
   if (rec.smoking == SmokingStatus::Former) codeableConcept(w, kSnomed, "8517006", "Ex-smoker");
-  if (rec.smoking == SmokingStatus::Current)
-    codeableConcept(w, kSnomed, "77176002", "Smoker");
+  if (rec.smoking == SmokingStatus::Current) codeableConcept(w, kSnomed, "77176002", "Smoker");
   endEntry();
 
   // Pack-years
@@ -158,9 +160,12 @@ std::string fhirBundle(const Case& c) {
     w.endObject().endArray();
   } else {
     codeableConcept(w, "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "FAMMEMB", "family member");
-    w.key("note").beginArray().beginObject()
+    w.key("note")
+        .beginArray()
+        .beginObject()
         .field("text", "No lung cancer in first-degree relatives (family history of lung cancer negated).")
-        .endObject().endArray();
+        .endObject()
+        .endArray();
   }
   endEntry();
 
@@ -184,11 +189,11 @@ std::string fhirBundle(const Case& c) {
     const bool has = std::find(rec.symptoms.begin(), rec.symptoms.end(), s.key) != rec.symptoms.end();
     beginEntry(entryUrl(std::string("fhir-symptom-") + s.key), "Condition");
     w.key("clinicalStatus");
-    codeableConcept(w, "http://terminology.hl7.org/CodeSystem/condition-clinical", has ? "active" : "inactive",
-                    has ? "Active" : "Inactive");
+    codeableConcept(w, "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    has ? "active" : "inactive", has ? "Active" : "Inactive");
     w.key("verificationStatus");
-    codeableConcept(w, "http://terminology.hl7.org/CodeSystem/condition-ver-status", has ? "confirmed" : "refuted",
-                    has ? "Confirmed" : "Refuted");
+    codeableConcept(w, "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    has ? "confirmed" : "refuted", has ? "Confirmed" : "Refuted");
     w.key("category").beginArray();
     codeableConcept(w, "http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item",
                     "Problem List Item");

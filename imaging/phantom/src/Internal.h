@@ -37,7 +37,7 @@ std::string isoDate(int y, int m, int d);  ///< YYYY-MM-DD
 
 /// Maximum spike length (mm) of a spiculated nodule of this diameter (placement keeps room for it).
 inline double maxSpikeLengthMm(double diameterMm) {
-  return std::min(10.0, std::max(3.0, 0.5 * diameterMm));
+  return std::min(12.0, std::max(4.0, 0.6 * diameterMm));
 }
 
 }  // namespace phantom::detail

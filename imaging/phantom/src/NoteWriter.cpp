@@ -3,8 +3,8 @@
 // phrasings, and never contradicts it. Typos are only put into the irrelevant sentences.
 #include <algorithm>
 #include <cctype>
-#include <string>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "Internal.h"
@@ -112,18 +112,24 @@ std::string typoEnglish(Rng& r, const std::string& sentence) {
   std::string w = sentence.substr(start, len);
   const std::size_t k = static_cast<std::size_t>(r.uniformInt(1, static_cast<int>(len) - 2));
   switch (r.uniformInt(0, 2)) {
-    case 0: std::swap(w[k], w[k + 1]); break;
-    case 1: w.insert(k, 1, w[k]); break;
-    default: w.erase(k, 1); break;
+    case 0:
+      std::swap(w[k], w[k + 1]);
+      break;
+    case 1:
+      w.insert(k, 1, w[k]);
+      break;
+    default:
+      w.erase(k, 1);
+      break;
   }
   return sentence.substr(0, start) + w + sentence.substr(start + len);
 }
 
 // Chinese "typo": a homophone / look-alike character swapped into an irrelevant sentence.
 std::string typoChinese(Rng& r, const std::string& sentence) {
-  static const char* const pairs[][2] = {{"药物", "要物"}, {"规律", "规率"}, {"疫苗", "疫描"}, {"退休", "退修"},
-                                         {"散步", "散布"}, {"配偶", "配遇"}, {"血压", "血亚"}, {"饮酒", "饮洒"},
-                                         {"控制", "空制"}, {"门诊", "门珍"}};
+  static const char* const pairs[][2] = {
+      {"药物", "要物"}, {"规律", "规率"}, {"疫苗", "疫描"}, {"退休", "退修"}, {"散步", "散布"},
+      {"配偶", "配遇"}, {"血压", "血亚"}, {"饮酒", "饮洒"}, {"控制", "空制"}, {"门诊", "门珍"}};
   std::vector<int> hits;
   for (int i = 0; i < 10; ++i)
     if (sentence.find(pairs[i][0]) != std::string::npos) hits.push_back(i);
@@ -137,7 +143,9 @@ struct Sentences {
   std::vector<std::string> irrelevant;
 };
 
-std::string relativeEn(const std::string& rel) { return rel; }
+std::string relativeEn(const std::string& rel) {
+  return rel;
+}
 std::string relativeZh(Rng& r, const std::string& rel) {
   if (rel == "father") return "父亲";
   if (rel == "mother") return "母亲";
@@ -174,20 +182,19 @@ Sentences englishSentences(const Case& c, Rng& r, int studyYear) {
           {"sexD", male ? "gentleman" : "lady"},
           {"Mr", male ? "Mr." : "Ms."}};
 
-  static const char* const ageSex[] = {
-      "{age} y/o {sexA} referred for low-dose CT lung cancer screening.",
-      "{age}-year-old {sexB} presenting for annual LDCT screening.",
-      "Pt is a {age} yo {sexC} here for lung screening.",
-      "Patient: {age}-year-old {sexA}.",
-      "The patient is a {sexB} aged {age} years.",
-      "{Mr} Phantom is a {age} year old {sexD} seen for LCS.",
-      "Age {age}, sex {sexA}; baseline screening CT requested."};
+  static const char* const ageSex[] = {"{age} y/o {sexA} referred for low-dose CT lung cancer screening.",
+                                       "{age}-year-old {sexB} presenting for annual LDCT screening.",
+                                       "Pt is a {age} yo {sexC} here for lung screening.",
+                                       "Patient: {age}-year-old {sexA}.",
+                                       "The patient is a {sexB} aged {age} years.",
+                                       "{Mr} Phantom is a {age} year old {sexD} seen for LCS.",
+                                       "Age {age}, sex {sexA}; baseline screening CT requested."};
   s.ageSex = v.apply(pick(r, ageSex));
 
   if (rec.smoking == SmokingStatus::Never) {
     static const char* const t[] = {"Never smoker (0 pack-years).", "{He} has never smoked; 0 pk-yrs.",
-                                    "Denies ever smoking tobacco (0 pack-years).", "Lifelong nonsmoker, 0 PY.",
-                                    "Tobacco: never. Pack-years: 0."};
+                                    "Denies ever smoking tobacco (0 pack-years).",
+                                    "Lifelong nonsmoker, 0 PY.", "Tobacco: never. Pack-years: 0."};
     s.smoking = v.apply(pick(r, t));
   } else if (rec.smoking == SmokingStatus::Current) {
     static const char* const t[] = {"Current smoker, {py} pack-years.",
@@ -212,16 +219,18 @@ Sentences englishSentences(const Case& c, Rng& r, int studyYear) {
     f.kv.push_back({"rel", relativeEn(rec.familyRelative)});
     f.kv.push_back({"Rel", capitalize(rec.familyRelative)});
     f.kv.push_back({"ra", std::to_string(r.uniformInt(52, 84))});
-    static const char* const t[] = {"Family history of lung cancer ({rel}).", "FHx: {rel} with lung ca.",
-                                    "{His} {rel} was diagnosed with lung cancer at age {ra}.",
-                                    "Positive family history of lung cancer in a first-degree relative ({rel}).",
-                                    "FHx significant for lung cancer in {his} {rel}."};
+    static const char* const t[] = {
+        "Family history of lung cancer ({rel}).", "FHx: {rel} with lung ca.",
+        "{His} {rel} was diagnosed with lung cancer at age {ra}.",
+        "Positive family history of lung cancer in a first-degree relative ({rel}).",
+        "FHx significant for lung cancer in {his} {rel}."};
     s.family = capitalize(f.apply(pick(r, t)));
   } else {
-    static const char* const t[] = {"No family history of lung cancer.", "Denies family history of lung malignancy.",
-                                    "FHx negative for lung cancer.",
-                                    "Family history: noncontributory, no lung cancer in first-degree relatives.",
-                                    "There is no known lung cancer in the family."};
+    static const char* const t[] = {
+        "No family history of lung cancer.", "Denies family history of lung malignancy.",
+        "FHx negative for lung cancer.",
+        "Family history: noncontributory, no lung cancer in first-degree relatives.",
+        "There is no known lung cancer in the family."};
     s.family = pick(r, t);
   }
 
@@ -240,7 +249,8 @@ Sentences englishSentences(const Case& c, Rng& r, int studyYear) {
     s.prior = f.apply(pick(r, t));
   } else {
     static const char* const t[] = {"No prior history of cancer.", "Denies personal history of malignancy.",
-                                    "No previous malignancy.", "PMH negative for cancer.", "No personal hx of cancer."};
+                                    "No previous malignancy.", "PMH negative for cancer.",
+                                    "No personal hx of cancer."};
     s.prior = pick(r, t);
   }
 
@@ -251,9 +261,7 @@ Sentences englishSentences(const Case& c, Rng& r, int studyYear) {
   }
   std::vector<std::string> absentWords;
   for (const auto& a : absent)
-    absentWords.push_back(a == "weight_loss" ? "weight loss"
-                          : a == "chest_pain" ? "chest pain"
-                                              : a);
+    absentWords.push_back(a == "weight_loss" ? "weight loss" : a == "chest_pain" ? "chest pain" : a);
   if (present.empty()) {
     static const char* const t[] = {"Asymptomatic; denies {list}.", "Denies {list}.",
                                     "No respiratory symptoms; specifically denies {list}.",
@@ -262,31 +270,33 @@ Sentences englishSentences(const Case& c, Rng& r, int studyYear) {
   } else {
     std::vector<std::string> words;
     for (const auto& p : present) words.push_back(symptomEn(r, p));
-    static const char* const t[] = {"Reports {list}.", "C/o {list}.", "Presents with {list}.", "Symptoms: {list}."};
+    static const char* const t[] = {"Reports {list}.", "C/o {list}.", "Presents with {list}.",
+                                    "Symptoms: {list}."};
     s.symptoms = replaceAll(pick(r, t), "{list}", joinEnglish(words, "and"));
-    if (!absentWords.empty() && r.bernoulli(0.6)) s.symptoms += " Denies " + joinEnglish(absentWords, "or") + ".";
+    if (!absentWords.empty() && r.bernoulli(0.6))
+      s.symptoms += " Denies " + joinEnglish(absentWords, "or") + ".";
   }
 
   Vars irr;
-  irr.kv = {{"sys", std::to_string(r.uniformInt(112, 158))}, {"dia", std::to_string(r.uniformInt(66, 94))},
-            {"hr", std::to_string(r.uniformInt(58, 96))},    {"bmi", formatNumber(r.uniform(19, 34), 1)},
-            {"mg", std::to_string(10 * r.uniformInt(1, 4))}, {"rel2", r.bernoulli(0.5) ? "Mother" : "Father"}};
-  static const char* const irrelevant[] = {
-      "BP {sys}/{dia}, HR {hr}.",
-      "Takes atorvastatin {mg} mg daily.",
-      "Retired schoolteacher.",
-      "Allergies: NKDA.",
-      "Referred by PCP for annual screening.",
-      "Vaccinations are up to date.",
-      "Drinks alcohol socially.",
-      "Lives with spouse, independent in daily activities.",
-      "Walks the dog every morning.",
-      "Previous imaging was performed at an outside hospital.",
-      "Hypertension, well controlled on medication.",
-      "BMI {bmi}.",
-      "{rel2} had hypertension and type 2 diabetes.",
-      "Colonoscopy last year was unremarkable.",
-      "Shared decision-making visit completed."};
+  irr.kv = {
+      {"sys", std::to_string(r.uniformInt(112, 158))}, {"dia", std::to_string(r.uniformInt(66, 94))},
+      {"hr", std::to_string(r.uniformInt(58, 96))},    {"bmi", formatNumber(r.uniform(19, 34), 1)},
+      {"mg", std::to_string(10 * r.uniformInt(1, 4))}, {"rel2", r.bernoulli(0.5) ? "Mother" : "Father"}};
+  static const char* const irrelevant[] = {"BP {sys}/{dia}, HR {hr}.",
+                                           "Takes atorvastatin {mg} mg daily.",
+                                           "Retired schoolteacher.",
+                                           "Allergies: NKDA.",
+                                           "Referred by PCP for annual screening.",
+                                           "Vaccinations are up to date.",
+                                           "Drinks alcohol socially.",
+                                           "Lives with spouse, independent in daily activities.",
+                                           "Walks the dog every morning.",
+                                           "Previous imaging was performed at an outside hospital.",
+                                           "Hypertension, well controlled on medication.",
+                                           "BMI {bmi}.",
+                                           "{rel2} had hypertension and type 2 diabetes.",
+                                           "Colonoscopy last year was unremarkable.",
+                                           "Shared decision-making visit completed."};
   const int nIrr = r.uniformInt(2, 4);
   std::vector<int> chosen;
   while (static_cast<int>(chosen.size()) < nIrr) {
@@ -333,7 +343,8 @@ Sentences chineseSentences(const Case& c, Rng& r, int studyYear) {
   if (rec.familyHistory) {
     Vars f;
     f.kv = {{"rel", relativeZh(r, rec.familyRelative)}, {"ra", std::to_string(r.uniformInt(52, 84))}};
-    static const char* const t[] = {"家族史：{rel}患肺癌。", "{rel}{ra}岁时确诊肺癌。", "有肺癌家族史（{rel}）。"};
+    static const char* const t[] = {"家族史：{rel}患肺癌。", "{rel}{ra}岁时确诊肺癌。",
+                                    "有肺癌家族史（{rel}）。"};
     s.family = f.apply(pick(r, t));
   } else {
     static const char* const t[] = {"否认肺癌家族史。", "无肺癌家族史。", "家族中无肺癌患者。"};
@@ -370,11 +381,16 @@ Sentences chineseSentences(const Case& c, Rng& r, int studyYear) {
             {"dia", std::to_string(r.uniformInt(66, 94))},
             {"mg", std::to_string(10 * r.uniformInt(1, 4))},
             {"rel2", r.bernoulli(0.5) ? "母亲" : "父亲"}};
-  static const char* const irrelevant[] = {"血压{sys}/{dia}mmHg。",  "无药物过敏史。",
-                                           "退休教师。",             "规律服用阿托伐他汀{mg}mg。",
-                                           "偶尔饮酒。",             "已接种流感疫苗。",
-                                           "平时喜欢散步。",         "{rel2}患有高血压。",
-                                           "与配偶同住，生活自理。", "高血压病史，药物控制良好。",
+  static const char* const irrelevant[] = {"血压{sys}/{dia}mmHg。",
+                                           "无药物过敏史。",
+                                           "退休教师。",
+                                           "规律服用阿托伐他汀{mg}mg。",
+                                           "偶尔饮酒。",
+                                           "已接种流感疫苗。",
+                                           "平时喜欢散步。",
+                                           "{rel2}患有高血压。",
+                                           "与配偶同住，生活自理。",
+                                           "高血压病史，药物控制良好。",
                                            "外院门诊转诊。"};
   const int nIrr = r.uniformInt(2, 4);
   std::vector<int> chosen;
@@ -390,7 +406,8 @@ Sentences chineseSentences(const Case& c, Rng& r, int studyYear) {
 
 template <class T>
 void shuffle(Rng& r, std::vector<T>& v) {
-  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(r.uniformInt(0, static_cast<int>(i) - 1))]);
+  for (std::size_t i = v.size(); i > 1; --i)
+    std::swap(v[i - 1], v[static_cast<std::size_t>(r.uniformInt(0, static_cast<int>(i) - 1))]);
 }
 
 std::string assemble(const Sentences& s, Rng& r, bool chinese) {
@@ -434,14 +451,16 @@ std::string shortHistoryOf(const Case& c) {
   if (rec.smoking == SmokingStatus::Never) h += "never smoker";
   if (rec.smoking == SmokingStatus::Current) h += "current smoker " + formatNumber(rec.packYears, 1) + " PY";
   if (rec.smoking == SmokingStatus::Former)
-    h += "former smoker " + formatNumber(rec.packYears, 1) + " PY, quit " + std::to_string(rec.yearsSinceQuit) + " y";
+    h += "former smoker " + formatNumber(rec.packYears, 1) + " PY, quit " +
+         std::to_string(rec.yearsSinceQuit) + " y";
   h += rec.familyHistory ? "; FHx lung cancer (" + rec.familyRelative + ")" : "; no FHx lung cancer";
   h += rec.priorCancer ? "; prior " + rec.priorCancerSite + " cancer" : "; no prior cancer";
   if (rec.symptoms.empty()) {
     h += "; asymptomatic";
   } else {
     h += "; symptoms: ";
-    for (std::size_t i = 0; i < rec.symptoms.size(); ++i) h += (i ? ", " : "") + replaceAll(rec.symptoms[i], "_", " ");
+    for (std::size_t i = 0; i < rec.symptoms.size(); ++i)
+      h += (i ? ", " : "") + replaceAll(rec.symptoms[i], "_", " ");
   }
   return h + ". LDCT lung cancer screening.";
 }

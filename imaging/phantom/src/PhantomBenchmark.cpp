@@ -17,8 +17,10 @@ double seconds(F&& f) {
 }
 }  // namespace
 
-PhantomBenchmark PhantomBenchmark::run(std::uint64_t seed, int smallCases, int fullCases, int records, int threads) {
-  if (smallCases < 0 || fullCases < 0 || records < 0) throw PhantomError("phantom benchmark: negative case count");
+PhantomBenchmark PhantomBenchmark::run(std::uint64_t seed, int smallCases, int fullCases, int records,
+                                       int threads) {
+  if (smallCases < 0 || fullCases < 0 || records < 0)
+    throw PhantomError("phantom benchmark: negative case count");
   PhantomBenchmark b;
   b.smallCases = smallCases;
   b.fullCases = fullCases;

@@ -8,20 +8,31 @@ namespace phantom::detail {
 
 using Vec3 = std::array<double, 3>;
 
-inline Vec3 add(const Vec3& a, const Vec3& b) { return {a[0] + b[0], a[1] + b[1], a[2] + b[2]}; }
-inline Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
-inline Vec3 mul(const Vec3& a, double s) { return {a[0] * s, a[1] * s, a[2] * s}; }
-inline double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+inline Vec3 add(const Vec3& a, const Vec3& b) {
+  return {a[0] + b[0], a[1] + b[1], a[2] + b[2]};
+}
+inline Vec3 sub(const Vec3& a, const Vec3& b) {
+  return {a[0] - b[0], a[1] - b[1], a[2] - b[2]};
+}
+inline Vec3 mul(const Vec3& a, double s) {
+  return {a[0] * s, a[1] * s, a[2] * s};
+}
+inline double dot(const Vec3& a, const Vec3& b) {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
 inline Vec3 cross(const Vec3& a, const Vec3& b) {
   return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
-inline double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
+inline double norm(const Vec3& a) {
+  return std::sqrt(dot(a, a));
+}
 inline Vec3 normalized(const Vec3& a) {
   const double n = norm(a);
   return n > 1e-12 ? mul(a, 1.0 / n) : Vec3{0, 0, 1};
 }
 
-/// Approximate signed distance (mm) to an axis-aligned ellipse centred at 0 (negative inside); exact for circles.
+/// Approximate signed distance (mm) to an axis-aligned ellipse centred at 0 (negative inside); exact for
+/// circles.
 inline double ellipseSignedDistance(double x, double y, double a, double b) {
   const double rho = std::sqrt((x / a) * (x / a) + (y / b) * (y / b));
   const double r = std::sqrt(x * x + y * y);
@@ -30,7 +41,9 @@ inline double ellipseSignedDistance(double x, double y, double a, double b) {
 }
 
 /// Fraction of a voxel of size `h` covered by a shape whose surface is `d` mm away (d < 0 inside).
-inline double coverage(double d, double h) { return std::clamp(0.5 - d / h, 0.0, 1.0); }
+inline double coverage(double d, double h) {
+  return std::clamp(0.5 - d / h, 0.0, 1.0);
+}
 
 /// Rotates v about the unit axis k by angle (Rodrigues).
 inline Vec3 rotate(const Vec3& v, const Vec3& k, double angle) {

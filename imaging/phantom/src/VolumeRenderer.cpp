@@ -40,8 +40,9 @@ struct NoduleShape {
   float outerHu = 40, coreHu = 40;
   double calcScale = 0;  // calcified centre relative size; 0 = none
   float calcHu = 650;
-  double boundMm = 0;    // bounding radius incl. spikes
-  double bodyMm = 0;     // largest semi-axis (for the vessel fade)
+  double boundMm = 0;                          // bounding radius incl. spikes
+  double bodyMm = 0;                           // largest semi-axis (for the vessel fade)
+  double lobulation = 0, lobulationPhase = 0;  // gentle 3-lobed surface modulation (relative)
   std::vector<Tube> spikes;
 };
 
@@ -91,8 +92,8 @@ class Scene {
   const Case& c_;
   const ChestAnatomy& A_;
   const ChestAnatomy::Parameters& P_;
-  std::vector<Tube> tubes_;   // painted in order: mediastinal, vessels, esophagus
-  std::vector<Tube> airways_; // walls first, then lumens
+  std::vector<Tube> tubes_;    // painted in order: mediastinal, vessels, esophagus
+  std::vector<Tube> airways_;  // walls first, then lumens
   std::vector<Blob> blobs_;
   std::vector<NoduleShape> nodules_;
 };
@@ -109,12 +110,12 @@ void Scene::buildMediastinum() {
   for (int s = 1; s <= 8; ++s) {
     const double t = s / 8.0;
     Vec3 p{asc[0] + (desc[0] - asc[0]) * t, asc[1] + (desc[1] - asc[1]) * t, zArch + 16 * std::sin(kPi * t)};
-    tubes_.push_back(makeTube(prev, p, ra * (1.05 - 0.1 * t), ra * (1.05 - 0.1 * (t + 0.125)), 40,
-                              TubeKind::Mediastinal));
+    tubes_.push_back(
+        makeTube(prev, p, ra * (1.05 - 0.1 * t), ra * (1.05 - 0.1 * (t + 0.125)), 40, TubeKind::Mediastinal));
     prev = p;
   }
-  tubes_.push_back(makeTube({desc[0], desc[1], zArch}, {desc[0] - 4, desc[1] - 4, -300}, ra * 0.95, ra * 0.85, 40,
-                            TubeKind::Mediastinal));
+  tubes_.push_back(makeTube({desc[0], desc[1], zArch}, {desc[0] - 4, desc[1] - 4, -300}, ra * 0.95, ra * 0.85,
+                            40, TubeKind::Mediastinal));
   // Great vessels from the arch to the neck, superior vena cava, pulmonary trunk.
   const double archTop = zArch + 14;
   tubes_.push_back(makeTube({-10, -16, archTop}, {-22, -8, 0}, 6.5, 5.5, 40, TubeKind::Mediastinal));
@@ -175,8 +176,9 @@ void Scene::buildAirways(Rng& r) {
   tube(carina, lb, 5.8, 5.4);
   tube(rb, bi, 5.2, 5.0);
   const int maxTubes = 900;
-  grow(r, true, rb, {-0.8, 0.1, 0.6}, 16, 4.2, 0, 4, 0.9, 40, TubeKind::AirwayWall, walls, maxTubes);   // RUL
-  grow(r, true, bi, {-0.4, -1.0, -0.3}, 15, 3.4, 0, 3, 0.9, 40, TubeKind::AirwayWall, walls, maxTubes); // RML
+  grow(r, true, rb, {-0.8, 0.1, 0.6}, 16, 4.2, 0, 4, 0.9, 40, TubeKind::AirwayWall, walls, maxTubes);  // RUL
+  grow(r, true, bi, {-0.4, -1.0, -0.3}, 15, 3.4, 0, 3, 0.9, 40, TubeKind::AirwayWall, walls,
+       maxTubes);                                                                                       // RML
   grow(r, true, bi, {-0.3, 0.5, -1.0}, 18, 4.4, 0, 4, 0.9, 40, TubeKind::AirwayWall, walls, maxTubes);  // RLL
   grow(r, false, lb, {0.6, -0.4, 0.7}, 16, 4.2, 0, 4, 0.9, 40, TubeKind::AirwayWall, walls, maxTubes);  // LUL
   grow(r, false, lb, {0.3, 0.5, -1.0}, 18, 4.4, 0, 4, 0.9, 40, TubeKind::AirwayWall, walls, maxTubes);  // LLL
@@ -196,11 +198,12 @@ void Scene::buildVessels(Rng& r) {
     Vec3 p, dir;
     double len, rad;
   };
-  const Root arteries[] = {{true, rh, {-0.8, -0.1, 0.7}, 22, 4.8},  {true, rh, {-0.5, -1.0, -0.4}, 18, 3.6},
-                           {true, rh, {-0.4, 0.4, -1.0}, 24, 5.0},  {true, rh, {-0.9, 0.5, 0.1}, 20, 3.8},
-                           {false, lh, {0.6, -0.3, 0.8}, 22, 4.6},  {false, lh, {0.5, -1.0, -0.2}, 20, 3.6},
-                           {false, lh, {0.3, 0.5, -1.0}, 24, 5.0},  {false, lh, {0.9, 0.4, 0.1}, 20, 3.8}};
-  for (const auto& a : arteries) grow(r, a.right, a.p, a.dir, a.len, a.rad, 0, 7, 0.55, 40, TubeKind::LungVessel, tubes_, maxTubes);
+  const Root arteries[] = {{true, rh, {-0.8, -0.1, 0.7}, 22, 4.8}, {true, rh, {-0.5, -1.0, -0.4}, 18, 3.6},
+                           {true, rh, {-0.4, 0.4, -1.0}, 24, 5.0}, {true, rh, {-0.9, 0.5, 0.1}, 20, 3.8},
+                           {false, lh, {0.6, -0.3, 0.8}, 22, 4.6}, {false, lh, {0.5, -1.0, -0.2}, 20, 3.6},
+                           {false, lh, {0.3, 0.5, -1.0}, 24, 5.0}, {false, lh, {0.9, 0.4, 0.1}, 20, 3.8}};
+  for (const auto& a : arteries)
+    grow(r, a.right, a.p, a.dir, a.len, a.rad, 0, 7, 0.55, 40, TubeKind::LungVessel, tubes_, maxTubes);
   // Pulmonary veins from the left atrium (back of the heart).
   const auto& hc = P_.heartCenterLps;
   const auto& hs = P_.heartSemiAxesMm;
@@ -237,15 +240,21 @@ NoduleShape Scene::buildNodule(const Nodule& n, Rng& r) const {
   s.a = 0.5 * n.longAxisMm;
   s.b = 0.5 * n.shortAxisMm;
   s.cz = 0.5 * n.diameterMm;
-  s.bodyMm = std::max({s.a, s.b, s.cz});
+  s.lobulation = r.uniform(0.0, 0.06);
+  s.lobulationPhase = r.uniform(0, kTwoPi);
+  s.bodyMm = std::max({s.a, s.b, s.cz}) * (1 + s.lobulation);
   switch (n.type) {
-    case clinical::NoduleType::Solid: s.outerHu = static_cast<float>(r.uniform(25, 55)); break;
+    case clinical::NoduleType::Solid:
+      s.outerHu = static_cast<float>(r.uniform(25, 55));
+      break;
     case clinical::NoduleType::PartSolid:
       s.outerHu = static_cast<float>(r.uniform(-590, -510));
       s.coreHu = static_cast<float>(r.uniform(15, 45));
       s.coreScale = n.solidDiameterMm / n.diameterMm;
       break;
-    case clinical::NoduleType::NonSolid: s.outerHu = static_cast<float>(r.uniform(-640, -560)); break;
+    case clinical::NoduleType::NonSolid:
+      s.outerHu = static_cast<float>(r.uniform(-640, -560));
+      break;
   }
   if (n.calcified) {
     s.calcScale = r.uniform(0.45, 0.7);
@@ -253,9 +262,9 @@ NoduleShape Scene::buildNodule(const Nodule& n, Rng& r) const {
   }
   s.boundMm = s.bodyMm;
   if (n.spiculated) {
-    const int k = r.uniformInt(6, 14);
+    const int k = r.uniformInt(14, 26);
     const double maxLen = maxSpikeLengthMm(n.diameterMm);
-    const double r0 = std::clamp(0.09 * n.diameterMm, 0.6, 1.6);
+    const double r0 = std::clamp(0.1 * n.diameterMm, 0.9, 2.2);
     const float hu = n.type == clinical::NoduleType::PartSolid ? s.coreHu : s.outerHu;
     for (int i = 0; i < k; ++i) {
       const Vec3 d = randomUnit(r);
@@ -263,7 +272,7 @@ NoduleShape Scene::buildNodule(const Nodule& n, Rng& r) const {
       const double du = dot(d, s.u) / s.a, dv = dot(d, s.v) / s.b, dw = dot(d, s.w) / s.cz;
       const double surf = 1.0 / std::sqrt(du * du + dv * dv + dw * dw);
       const double len = r.uniform(0.5, 1.0) * maxLen;
-      s.spikes.push_back(makeTube(add(s.c, mul(d, 0.8 * surf)), add(s.c, mul(d, surf + len)), r0, 0.25, hu,
+      s.spikes.push_back(makeTube(add(s.c, mul(d, 0.8 * surf)), add(s.c, mul(d, surf + len)), r0, 0.35, hu,
                                   TubeKind::Spike));
       s.boundMm = std::max(s.boundMm, surf + len + r0);
     }
@@ -379,12 +388,16 @@ float Scene::analytic(double x, double y, double z, std::uint8_t& label, double 
 
 bool allowed(TubeKind k, std::uint8_t label) {
   switch (k) {
-    case TubeKind::Mediastinal: return label == kMediastinum || label == kAbdomen || label == kLung || label == kHeart;
-    case TubeKind::Esophagus: return label == kMediastinum || label == kAbdomen;
+    case TubeKind::Mediastinal:
+      return label == kMediastinum || label == kAbdomen || label == kLung || label == kHeart;
+    case TubeKind::Esophagus:
+      return label == kMediastinum || label == kAbdomen;
     case TubeKind::LungVessel:
     case TubeKind::AirwayWall:
-    case TubeKind::AirwayLumen: return label == kLung || label == kMediastinum;
-    case TubeKind::Spike: return label == kLung;
+    case TubeKind::AirwayLumen:
+      return label == kLung || label == kMediastinum;
+    case TubeKind::Spike:
+      return label == kLung;
   }
   return false;
 }
@@ -455,8 +468,8 @@ void Scene::renderSlice(double z, const imaging::VolumeGeometry& g, float* out, 
     int i0, i1, j0, j1;
     pixelRange(std::min(pa[0], pb[0]) - rMax - h, std::max(pa[0], pb[0]) + rMax + h, nx, x0, i0, i1);
     pixelRange(std::min(pa[1], pb[1]) - rMax - h, std::max(pa[1], pb[1]) + rMax + h, ny, y0, j0, j1);
-    const bool fade = t.kind == TubeKind::LungVessel || t.kind == TubeKind::AirwayWall ||
-                      t.kind == TubeKind::AirwayLumen;
+    const bool fade =
+        t.kind == TubeKind::LungVessel || t.kind == TubeKind::AirwayWall || t.kind == TubeKind::AirwayLumen;
     for (int j = j0; j <= j1; ++j)
       for (int i = i0; i <= i1; ++i) {
         const std::size_t idx = static_cast<std::size_t>(j) * nx + i;
@@ -478,33 +491,39 @@ void Scene::renderSlice(double z, const imaging::VolumeGeometry& g, float* out, 
   for (const auto& t : tubes_) paintTube(t);
   for (const auto& t : airways_) paintTube(t);
 
+  // Nodule bodies: coverage averaged over three depths within the slice (through-plane partial volume),
+  // so thick and thin slices show the same nodule alike.
+  const double dzSlice = g.spacingMm[2];
+  const double subZ[3] = {-dzSlice / 3, 0, dzSlice / 3};
   for (const auto* n : near) {
     for (const auto& sp : n->spikes) paintTube(sp);
-    const double dz = z - n->c[2];
-    if (std::abs(dz) > n->bodyMm + h) continue;
+    if (std::abs(z - n->c[2]) > n->bodyMm + h + dzSlice / 2) continue;
     int i0, i1, j0, j1;
     pixelRange(n->c[0] - n->bodyMm - h, n->c[0] + n->bodyMm + h, nx, x0, i0, i1);
     pixelRange(n->c[1] - n->bodyMm - h, n->c[1] + n->bodyMm + h, ny, y0, j0, j1);
     for (int j = j0; j <= j1; ++j)
       for (int i = i0; i <= i1; ++i) {
         const std::size_t idx = static_cast<std::size_t>(j) * nx + i;
-        const Vec3 d{x0 + i * h - n->c[0], y0 + j * h - n->c[1], dz};
-        const double du = dot(d, n->u) / n->a, dv = dot(d, n->v) / n->b, dw = dot(d, n->w) / n->cz;
-        const double q = std::sqrt(du * du + dv * dv + dw * dw);
-        const double len = norm(d);
-        // Signed distance to the surface along the ray from the centre (exact for a sphere).
-        auto surfDist = [&](double scale) { return q < 1e-9 ? -scale * n->cz : len * (1 - scale / q); };
-        double cv = coverage(surfDist(1.0), h);
-        if (cv <= 0) continue;
-        out[idx] += static_cast<float>((n->outerHu - out[idx]) * cv);
-        if (n->coreScale > 0) {
-          const double cc = coverage(surfDist(n->coreScale), h) * std::min(1.0, 2 * n->coreScale * n->cz / h);
-          out[idx] += static_cast<float>((n->coreHu - out[idx]) * cc);
+        double cvOuter = 0, cvCore = 0, cvCalc = 0;
+        for (double sz : subZ) {
+          const Vec3 d{x0 + i * h - n->c[0], y0 + j * h - n->c[1], z + sz - n->c[2]};
+          const double du = dot(d, n->u) / n->a, dv = dot(d, n->v) / n->b, dw = dot(d, n->w) / n->cz;
+          const double q = std::sqrt(du * du + dv * dv + dw * dw);
+          const double len = norm(d);
+          // Signed distance to the (scaled) surface along the ray from the centre (exact for a sphere).
+          auto surfDist = [&](double scale) { return q < 1e-9 ? -scale * n->cz : len * (1 - scale / q); };
+          const double lobulation = 1 + n->lobulation *
+                                            std::sin(3 * std::atan2(du, dv) + n->lobulationPhase) *
+                                            std::sqrt(std::max(0.0, 1 - dw * dw / std::max(q * q, 1e-12)));
+          cvOuter += coverage(surfDist(lobulation), h) / 3;
+          if (n->coreScale > 0)
+            cvCore += coverage(surfDist(n->coreScale), h) * std::min(1.0, 2 * n->coreScale * n->cz / h) / 3;
+          if (n->calcScale > 0) cvCalc += coverage(surfDist(n->calcScale), h) / 3;
         }
-        if (n->calcScale > 0) {
-          const double cc = coverage(surfDist(n->calcScale), h);
-          out[idx] += static_cast<float>((n->calcHu - out[idx]) * cc);
-        }
+        if (cvOuter <= 0) continue;
+        out[idx] += static_cast<float>((n->outerHu - out[idx]) * cvOuter);
+        if (cvCore > 0) out[idx] += static_cast<float>((n->coreHu - out[idx]) * cvCore);
+        if (cvCalc > 0) out[idx] += static_cast<float>((n->calcHu - out[idx]) * cvCalc);
       }
   }
 }
@@ -514,7 +533,8 @@ std::vector<float> gaussianKernel(double sigmaPx) {
   const int r = std::min(7, static_cast<int>(std::ceil(2.5 * sigmaPx)));
   std::vector<float> k(2 * r + 1);
   double sum = 0;
-  for (int i = -r; i <= r; ++i) sum += k[i + r] = static_cast<float>(std::exp(-0.5 * i * i / (sigmaPx * sigmaPx)));
+  for (int i = -r; i <= r; ++i)
+    sum += k[i + r] = static_cast<float>(std::exp(-0.5 * i * i / (sigmaPx * sigmaPx)));
   for (auto& v : k) v = static_cast<float>(v / sum);
   return k;
 }
@@ -554,8 +574,8 @@ void blurSlice(float* img, float* tmp, int nx, int ny, const std::vector<float>&
 
 }  // namespace
 
-imaging::CtVolume renderVolume(const Case& c, const ChestAnatomy& anatomy, std::uint64_t seed, SizePreset size,
-                               int threads) {
+imaging::CtVolume renderVolume(const Case& c, const ChestAnatomy& anatomy, std::uint64_t seed,
+                               SizePreset size, int threads) {
   const imaging::VolumeGeometry g = volumeGeometry(size);
   imaging::CtVolume vol(g);
   const Scene scene(c, anatomy, seed);
@@ -563,7 +583,9 @@ imaging::CtVolume renderVolume(const Case& c, const ChestAnatomy& anatomy, std::
   const double sigmaMm = c.sharpKernel ? 0.45 : 0.85;
   const auto kernel = gaussianKernel(sigmaMm / g.spacingMm[0]);
   const std::uint64_t noiseKey = streamKey(seed, c.index, "noise");
-  const double sigmaHu = c.noiseStdHu;
+  double sumSq = 0;
+  for (float w : kernel) sumSq += double(w) * w;
+  const double preSigma = c.noiseStdHu / sumSq;  // separable 2-D kernel: blurred std = pre std * sum(k^2)
 
   std::atomic<int> nextSlice{0};
   auto worker = [&]() {
@@ -572,17 +594,21 @@ imaging::CtVolume renderVolume(const Case& c, const ChestAnatomy& anatomy, std::
     for (int k = nextSlice++; k < nz; k = nextSlice++) {
       const double z = g.originLps[2] + k * g.spacingMm[2];
       scene.renderSlice(z, g, img.data(), label.data());
-      blurSlice(img.data(), tmp.data(), nx, ny, kernel);
-      std::int16_t* dst = vol.data() + static_cast<std::size_t>(k) * nx * ny;
+      // Noise goes in before the kernel blur, so its grain follows the kernel (fine for sharp, coarse
+      // for soft) like reconstructed CT noise; preGain makes the blurred noise std equal noiseStdHu.
       const std::uint64_t firstPair = static_cast<std::uint64_t>(k) * nx * ny / 2;
       for (std::size_t p = 0; p < img.size() / 2; ++p) {
         double n0, n1;
         noisePair(noiseKey, firstPair + p, n0, n1);
-        const double v0 = img[2 * p] + sigmaHu * n0, v1 = img[2 * p + 1] + sigmaHu * n1;
+        img[2 * p] += static_cast<float>(preSigma * n0);
+        img[2 * p + 1] += static_cast<float>(preSigma * n1);
+      }
+      blurSlice(img.data(), tmp.data(), nx, ny, kernel);
+      std::int16_t* dst = vol.data() + static_cast<std::size_t>(k) * nx * ny;
+      for (std::size_t p = 0; p < img.size(); ++p) {
         // Round half up after clamping (non-negative before the truncating cast).
-        dst[2 * p] = static_cast<std::int16_t>(static_cast<int>(std::clamp(v0, -1024.0, 3071.0) + 1024.5) - 1024);
-        dst[2 * p + 1] =
-            static_cast<std::int16_t>(static_cast<int>(std::clamp(v1, -1024.0, 3071.0) + 1024.5) - 1024);
+        dst[p] = static_cast<std::int16_t>(
+            static_cast<int>(std::clamp(double(img[p]), -1024.0, 3071.0) + 1024.5) - 1024);
       }
     }
   };

@@ -3,9 +3,10 @@
 ///
 /// Smooth geometric shapes (ellipses, ellipsoids, quadric domes, fissure planes) describe the body outline,
 /// chest-wall layers, rib ring, spine, sternum, heart, mediastinum, diaphragm and both lungs, which are split
-/// into lobes by an oblique fissure (both lungs) and a horizontal fissure (right lung), gently curved surfaces. Because
-/// the shapes live in millimetres, every grid (SizePreset::Small and ::Full) shows the same anatomy, and
-/// lobeAt() gives the lobe of any point consistently with the rendered volume and the nodules' truth.
+/// into lobes by an oblique fissure (both lungs) and a horizontal fissure (right lung), gently curved
+/// surfaces. Because the shapes live in millimetres, every grid (SizePreset::Small and ::Full) shows the same
+/// anatomy, and lobeAt() gives the lobe of any point consistently with the rendered volume and the nodules'
+/// truth.
 ///
 ///   auto chest = phantom::ChestAnatomy::forCase(/*seed=*/42, /*index=*/7);
 ///   if (auto lobe = chest.lobeAt({-60, 10, -120})) std::cout << phantom::toString(*lobe);
@@ -26,16 +27,16 @@ class ChestAnatomy {
   struct Parameters {
     double bodyHalfWidthMm = 155;  ///< body outline ellipse, centred on x = y = 0
     double bodyHalfDepthMm = 112;
-    double fatMm = 14;             ///< subcutaneous fat thickness
-    double muscleMm = 11;          ///< chest-wall muscle thickness
-    double apexZMm = -28;          ///< top of the lungs
+    double fatMm = 14;     ///< subcutaneous fat thickness
+    double muscleMm = 11;  ///< chest-wall muscle thickness
+    double apexZMm = -28;  ///< top of the lungs
     double carinaZMm = -105;
-    double domeRightZMm = -200;    ///< top of the right hemidiaphragm
+    double domeRightZMm = -200;  ///< top of the right hemidiaphragm
     double domeLeftZMm = -210;
-    double obliqueRightZMm = -160; ///< right oblique fissure height at y = 0
+    double obliqueRightZMm = -160;  ///< right oblique fissure height at y = 0
     double obliqueLeftZMm = -155;
-    double obliqueSlope = 0.62;    ///< dz/dy of the oblique fissures (higher posteriorly)
-    double horizontalZMm = -135;   ///< right horizontal fissure height
+    double obliqueSlope = 0.62;   ///< dz/dy of the oblique fissures (higher posteriorly)
+    double horizontalZMm = -135;  ///< right horizontal fissure height
     std::array<double, 3> heartCenterLps{22, -22, -188};
     std::array<double, 3> heartSemiAxesMm{56, 50, 48};
     double vertebraRadiusMm = 16;

@@ -11,7 +11,11 @@
 ///   c.truthJson();   // ground truth (nodules in LPS mm, Brock probability, label, Lung-RADS)
 ///
 /// Labels follow shared/DOMAIN.md: per nodule p = Brock(true features), malignant ~ Bernoulli(p);
-/// the study is positive when any nodule is malignant.
+/// the study is positive when any nodule is malignant. Calcified nodules (benign pattern) are always
+/// benign: their brockProbability is still the formula's value, but malignant is false.
+/// Cohort (seed 1, 2,000 records, default options): prevalence ~0.22, Brock-oracle AUC ~0.89.
+/// Everything is drawn from per-purpose counter-based streams of (seed, index): cases are independent,
+/// generate() may run on several threads at once, and the volume does not depend on options.threads.
 #include <array>
 #include <cstdint>
 #include <stdexcept>
@@ -21,11 +25,12 @@
 #include "clinical/Brock.h"
 #include "clinical/LungRads.h"
 #include "imaging/CtVolume.h"
+#include "phantom/PhantomError.h"
 
 namespace phantom {
 
 /// Bumped whenever the generator's output for a given seed changes.
-inline constexpr int kGeneratorVersion = 1;
+inline constexpr int kGeneratorVersion = 2;
 
 enum class Sex { Male, Female };
 enum class SmokingStatus { Never, Former, Current };
@@ -34,52 +39,46 @@ enum class Language { English, Chinese };
 enum class LanguageMix { English, Chinese, Mixed };
 enum class SizePreset { Small, Full };
 
-std::string toString(Lobe l);            ///< "RUL" ...
+std::string toString(Lobe l);                  ///< "RUL" ...
 std::string toString(clinical::NoduleType t);  ///< "solid" | "part_solid" | "non_solid"
-std::string toString(SmokingStatus s);   ///< "never" | "former" | "current"
-std::string toString(Sex s);             ///< "M" | "F"
-std::string toString(Language l);        ///< "en" | "zh"
+std::string toString(SmokingStatus s);         ///< "never" | "former" | "current"
+std::string toString(Sex s);                   ///< "M" | "F"
+std::string toString(Language l);              ///< "en" | "zh"
 bool isUpperLobe(Lobe l);
-
-/// The phantom's error type: bad options, impossible requests.
-class PhantomError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct PatientRecord {
   int ageYears = 60;
   Sex sex = Sex::Male;
   SmokingStatus smoking = SmokingStatus::Never;
   double packYears = 0;
-  int yearsSinceQuit = -1;  ///< former smokers only; -1 otherwise
-  bool familyHistory = false;   ///< first-degree relative with lung cancer
-  bool priorCancer = false;     ///< prior (non-lung) cancer
+  int yearsSinceQuit = -1;            ///< former smokers only; -1 otherwise
+  bool familyHistory = false;         ///< first-degree relative with lung cancer
+  bool priorCancer = false;           ///< prior (non-lung) cancer
   std::vector<std::string> symptoms;  ///< canonical keys: cough, hemoptysis, weight_loss, dyspnea, chest_pain
-  std::string familyRelative;   ///< father | mother | brother | sister when familyHistory, else empty
-  std::string priorCancerSite;  ///< e.g. prostate, breast, colon when priorCancer, else empty
+  std::string familyRelative;         ///< father | mother | brother | sister when familyHistory, else empty
+  std::string priorCancerSite;        ///< e.g. prostate, breast, colon when priorCancer, else empty
 };
 
 struct Nodule {
   std::array<double, 3> centerLps{};  ///< mm
   double diameterMm = 0;              ///< mean diameter (long + short axis) / 2
   double longAxisMm = 0, shortAxisMm = 0;
-  double solidDiameterMm = 0;         ///< solid component; = diameter for solid, 0 for non-solid
+  double solidDiameterMm = 0;  ///< solid component; = diameter for solid, 0 for non-solid
   clinical::NoduleType type = clinical::NoduleType::Solid;
   Lobe lobe = Lobe::RUL;
   bool spiculated = false;
-  bool calcified = false;
-  double brockProbability = 0;
-  bool malignant = false;
+  bool calcified = false;       ///< dense (>= 200 HU) benign calcification; such nodules are never malignant
+  double brockProbability = 0;  ///< Brock / PanCan full model on the true features
+  bool malignant = false;       ///< sampled from brockProbability (false for calcified nodules)
 };
 
 struct PhantomOptions {
   SizePreset size = SizePreset::Small;
   LanguageMix language = LanguageMix::English;
-  int maxNodules = 3;             ///< 0..maxNodules per case
-  double noNoduleFraction = 0.25; ///< share of cases without any nodule
-  int threads = 0;                ///< worker threads for the volume; 0 = hardware concurrency (output is
-                                  ///< byte-identical whatever the count)
+  int maxNodules = 3;              ///< 0..maxNodules per case
+  double noNoduleFraction = 0.25;  ///< share of cases without any nodule
+  int threads = 0;                 ///< worker threads for the volume; 0 = hardware concurrency (output is
+                                   ///< byte-identical whatever the count)
 };
 
 /// Voxel grid of a preset: axial, identity direction, k towards superior (+z), chest centred in x/y.
@@ -91,7 +90,9 @@ imaging::VolumeGeometry volumeGeometry(SizePreset size);
 struct Case {
   std::uint64_t seed = 0;  ///< the cohort's seed
   int index = 0;
-  std::string patientId, patientName, accessionNumber, studyDate, studyTime;
+  std::string patientId, patientName, accessionNumber, studyDate, studyTime;  ///< dates YYYYMMDD, time HHMMSS
+  std::string
+      patientBirthDate;  ///< YYYYMMDD; the age at studyDate is exactly record.ageYears (FHIR uses it too)
   std::string studyInstanceUid, seriesInstanceUid, frameOfReferenceUid;
   std::string kernel;     ///< reconstruction kernel name, e.g. "B30f" (soft) / "B60f" (sharp)
   double ctdiVolMgy = 0;  ///< dose; drives the noise level
@@ -102,14 +103,15 @@ struct Case {
   bool emphysema = false;
   std::vector<Nodule> nodules;
   Language noteLanguage = Language::English;
-  std::string note;            ///< free text with varied wording, negations, noise and typos (UTF-8)
-  std::string shortHistory;    ///< short English history for DICOM AdditionalPatientHistory
-  double brockProbability = 0; ///< study level: the most suspicious nodule (0 when none)
+  std::string note;             ///< free text with varied wording, negations, noise and typos (UTF-8)
+  std::string shortHistory;     ///< short English history for DICOM AdditionalPatientHistory
+  double brockProbability = 0;  ///< study level: the most suspicious nodule (0 when none)
   bool cancer = false;
   clinical::LungRadsCategory lungRads = clinical::LungRadsCategory::C1;
 
-  std::string truthJson() const;       ///< keys as in issue 3 (study_uid, patient_id, cancer, ...)
-  std::string fhirBundleJson() const;  ///< FHIR R4 Bundle: Patient, Observations, FamilyMemberHistory, Condition
+  std::string truthJson() const;  ///< keys as in issue 3 (study_uid, patient_id, cancer, ...)
+  std::string fhirBundleJson()
+      const;  ///< FHIR R4 Bundle: Patient, Observations, FamilyMemberHistory, Condition
 };
 
 class CohortGenerator {
