@@ -10,6 +10,8 @@
 #include <dcmtk/dcmjpls/djrparam.h>
 
 #include <algorithm>
+#include <ctime>
+#include <stdexcept>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -34,34 +36,24 @@ bool isAscii(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-std::string todayDa() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y%m%d", &tm);
-  return buf;
-}
-
-std::string nowTm() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%H%M%S", &tm);
-  return buf;
-}
-
 E_TransferSyntax dcmtkSyntax(TransferSyntax ts) {
   switch (ts) {
-    case TransferSyntax::ExplicitVrLittleEndian: return EXS_LittleEndianExplicit;
-    case TransferSyntax::ImplicitVrLittleEndian: return EXS_LittleEndianImplicit;
-    case TransferSyntax::ExplicitVrBigEndian: return EXS_BigEndianExplicit;
-    case TransferSyntax::DeflatedExplicitVrLittleEndian: return EXS_DeflatedLittleEndianExplicit;
-    case TransferSyntax::JpegLossless: return EXS_JPEGProcess14SV1;
-    case TransferSyntax::JpegLsLossless: return EXS_JPEGLSLossless;
-    case TransferSyntax::RleLossless: return EXS_RLELossless;
-    case TransferSyntax::Jpeg2000Lossless: return EXS_JPEG2000LosslessOnly;
+    case TransferSyntax::ExplicitVrLittleEndian:
+      return EXS_LittleEndianExplicit;
+    case TransferSyntax::ImplicitVrLittleEndian:
+      return EXS_LittleEndianImplicit;
+    case TransferSyntax::ExplicitVrBigEndian:
+      return EXS_BigEndianExplicit;
+    case TransferSyntax::DeflatedExplicitVrLittleEndian:
+      return EXS_DeflatedLittleEndianExplicit;
+    case TransferSyntax::JpegLossless:
+      return EXS_JPEGProcess14SV1;
+    case TransferSyntax::JpegLsLossless:
+      return EXS_JPEGLSLossless;
+    case TransferSyntax::RleLossless:
+      return EXS_RLELossless;
+    case TransferSyntax::Jpeg2000Lossless:
+      return EXS_JPEG2000LosslessOnly;
   }
   return EXS_LittleEndianExplicit;
 }
@@ -77,12 +69,12 @@ struct Put {
     // Type 2 attributes are written empty when unknown.
     const OFCondition c = ds->putAndInsertString(tag, value.c_str());
     if (c.bad())
-      throw DicomError(file + ": cannot set " + DcmTag(tag).getTagName() + " to \"" + value + "\" (" + c.text() + ")");
+      throw DicomError(file + ": cannot set " + DcmTag(tag).getTagName() + " to \"" + value + "\" (" +
+                       c.text() + ")");
   }
 };
 
 }  // namespace
-
 
 std::vector<std::string> writeCtSeries(const CtVolume& volume, const CtSeriesMetadata& metaIn,
                                        const std::string& directory, const CtSeriesWriteOptions& options) {
@@ -103,10 +95,12 @@ std::vector<std::string> writeCtSeries(const CtVolume& volume, const CtSeriesMet
   if (meta.studyInstanceUid.empty()) meta.studyInstanceUid = newUid(SITE_STUDY_UID_ROOT);
   if (meta.seriesInstanceUid.empty()) meta.seriesInstanceUid = newUid(SITE_SERIES_UID_ROOT);
   if (meta.frameOfReferenceUid.empty()) meta.frameOfReferenceUid = newUid(SITE_SERIES_UID_ROOT);
-  if (meta.studyDate.empty()) meta.studyDate = todayDa();
-  if (meta.studyTime.empty()) meta.studyTime = nowTm();
-  std::string instanceRoot = meta.sopInstanceUidRoot.empty() ? meta.seriesInstanceUid : meta.sopInstanceUidRoot;
-  if (instanceRoot.size() + 1 + std::to_string(g.size[2]).size() > 64) instanceRoot = newUid(SITE_INSTANCE_UID_ROOT);
+  if (meta.studyDate.empty()) meta.studyDate = utcDicomDate();
+  if (meta.studyTime.empty()) meta.studyTime = utcDicomTime();
+  std::string instanceRoot =
+      meta.sopInstanceUidRoot.empty() ? meta.seriesInstanceUid : meta.sopInstanceUidRoot;
+  if (instanceRoot.size() + 1 + std::to_string(g.size[2]).size() > 64)
+    instanceRoot = newUid(SITE_INSTANCE_UID_ROOT);
   // A series-wide UID root of the writer's own, for the rare roots too long to extend.
 
   // Stored values: unsigned HU+1024 (intercept -1024, as most scanners do) when the range allows,
@@ -163,7 +157,8 @@ std::vector<std::string> writeCtSeries(const CtVolume& volume, const CtSeriesMet
     put(DCM_PatientBirthDate, meta.patientBirthDate);
     put(DCM_PatientSex, meta.patientSex);
     if (!meta.patientAge.empty()) put(DCM_PatientAge, meta.patientAge);
-    if (!meta.additionalPatientHistory.empty()) put(DCM_AdditionalPatientHistory, meta.additionalPatientHistory);
+    if (!meta.additionalPatientHistory.empty())
+      put(DCM_AdditionalPatientHistory, meta.additionalPatientHistory);
     put(DCM_BodyPartExamined, "CHEST");
     put(DCM_SliceThickness, thickness);
     put(DCM_KVP, formatDs(meta.kvp));
@@ -190,7 +185,8 @@ std::vector<std::string> writeCtSeries(const CtVolume& volume, const CtSeriesMet
     check(ds->putAndInsertUint16(DCM_BitsAllocated, 16), file, "set BitsAllocated");
     check(ds->putAndInsertUint16(DCM_BitsStored, 16), file, "set BitsStored");
     check(ds->putAndInsertUint16(DCM_HighBit, 15), file, "set HighBit");
-    check(ds->putAndInsertUint16(DCM_PixelRepresentation, unsignedStorage ? 0 : 1), file, "set PixelRepresentation");
+    check(ds->putAndInsertUint16(DCM_PixelRepresentation, unsignedStorage ? 0 : 1), file,
+          "set PixelRepresentation");
     put(DCM_WindowCenter, "-600");
     put(DCM_WindowWidth, "1500");
     put(DCM_RescaleIntercept, std::to_string(intercept));
@@ -226,8 +222,9 @@ std::vector<std::string> writeCtSeries(const CtVolume& volume, const CtSeriesMet
       pixelData->putOriginalRepresentation(xfer, nullptr, sequence);
       check(ds->insert(pixelData, true), file, "insert the pixel data");
     } else {
-      check(ds->putAndInsertUint16Array(DCM_PixelData, stored.data(), static_cast<unsigned long>(sliceVoxels)),
-            file, "set the pixel data");
+      check(
+          ds->putAndInsertUint16Array(DCM_PixelData, stored.data(), static_cast<unsigned long>(sliceVoxels)),
+          file, "set the pixel data");
       stored = {};
       if (options.transferSyntax == TransferSyntax::JpegLossless) {
         DJ_RPLossless param(1, 0);
@@ -248,6 +245,34 @@ std::vector<std::string> writeCtSeries(const CtVolume& volume, const CtSeriesMet
     files[k] = file;
   });
   return files;
+}
+
+namespace {
+std::string utcFormat(const char* format) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+}  // namespace
+
+std::string utcDicomDate() { return utcFormat("%Y%m%d"); }
+std::string utcDicomTime() { return utcFormat("%H%M%S"); }
+std::string utcIso8601() { return utcFormat("%Y-%m-%dT%H:%M:%SZ"); }
+
+const std::vector<std::string>& transferSyntaxNames() {
+  static const std::vector<std::string> names{"explicit-le", "implicit-le",   "explicit-be", "deflate",
+                                              "jpeg-lossless", "jpeg-ls", "rle",         "j2k"};
+  return names;
+}
+
+TransferSyntax transferSyntaxFromName(const std::string& name) {
+  const auto& names = transferSyntaxNames();
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) throw std::invalid_argument("unknown transfer syntax: " + name);
+  return static_cast<TransferSyntax>(it - names.begin());
 }
 
 }  // namespace imaging

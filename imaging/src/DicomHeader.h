@@ -27,7 +27,13 @@ struct SeriesAttributes {
 /// Parses the header up to PixelData. false + error text when DCMTK cannot parse the file.
 bool readHeader(const std::string& path, InstanceRecord& rec, SeriesAttributes& attrs, std::string& error);
 
+enum class FastHeaderResult { Parsed, NotHandled };
+/// Fast path for Part-10 explicit/implicit VR little-endian files whose header fits in 16 KiB. Fills the same
+/// fields as readHeader; NotHandled: use readHeader.
+FastHeaderResult readHeaderFast(const std::string& path, InstanceRecord& rec, SeriesAttributes& attrs);
+
 /// Files referenced by a DICOMDIR (missing ones are reported in `problems`).
-std::vector<std::string> dicomdirReferences(const std::string& dicomdirPath, std::vector<std::string>& problems);
+std::vector<std::string> dicomdirReferences(const std::string& dicomdirPath,
+                                            std::vector<std::string>& problems);
 
 }  // namespace imaging::detail

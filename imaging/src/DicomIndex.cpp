@@ -65,7 +65,9 @@ std::uint32_t le32(const unsigned char* p) {
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
 }
 
-bool isUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+bool isUpper(unsigned char c) {
+  return c >= 'A' && c <= 'Z';
+}
 
 std::string str(DcmItem* ds, const DcmTagKey& key) {
   OFString v;
@@ -117,7 +119,8 @@ bool paddingAttr(DcmItem* ds, const DcmTagKey& key, int pixelRepresentation, std
   } else {
     return false;
   }
-  out = pixelRepresentation == 1 ? static_cast<std::int32_t>(static_cast<int16_t>(u)) : static_cast<std::int32_t>(u);
+  out = pixelRepresentation == 1 ? static_cast<std::int32_t>(static_cast<int16_t>(u))
+                                 : static_cast<std::int32_t>(u);
   return true;
 }
 
@@ -130,9 +133,10 @@ SniffResult sniffDicom(const std::string& path) {
   const ssize_t n = ::pread(f.fd, b, sizeof b, 0);
   if (n >= 132 && std::memcmp(b + 128, "DICM", 4) == 0) return SniffResult::Part10;
   if (n < 8) return SniffResult::NotDicom;
-  // No preamble: a dataset that starts with group 0x0008 (or a meta group 0x0002), implicit or explicit VR LE.
-  // Explicit VR big endian without meta header: (0008,xxxx) stored as 00 08 .. .. 'C' 'S'.
-  if (b[0] == 0x00 && b[1] == 0x08 && b[2] == 0x00 && isUpper(b[4]) && isUpper(b[5])) return SniffResult::Bare;
+  // No preamble: a dataset that starts with group 0x0008 (or a meta group 0x0002), implicit or explicit VR
+  // LE. Explicit VR big endian without meta header: (0008,xxxx) stored as 00 08 .. .. 'C' 'S'.
+  if (b[0] == 0x00 && b[1] == 0x08 && b[2] == 0x00 && isUpper(b[4]) && isUpper(b[5]))
+    return SniffResult::Bare;
   const unsigned group = b[0] | (b[1] << 8);
   const unsigned element = b[2] | (b[3] << 8);
   if (group != 0x0008 && group != 0x0002) return SniffResult::NotDicom;
@@ -145,8 +149,8 @@ SniffResult sniffDicom(const std::string& path) {
 
 bool readHeader(const std::string& path, InstanceRecord& rec, SeriesAttributes& attrs, std::string& error) {
   DcmFileFormat ff;
-  const OFCondition c = ff.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect,
-                                            DCM_PixelData);
+  const OFCondition c =
+      ff.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData);
   if (c.bad()) {
     error = c.text();
     return false;
@@ -190,7 +194,8 @@ bool readHeader(const std::string& path, InstanceRecord& rec, SeriesAttributes& 
   rec.imageType = str(ds, DCM_ImageType);
   if (auto v = numbers<1>(ds, DCM_RescaleSlope, problem)) rec.rescaleSlope = (*v)[0];
   if (auto v = numbers<1>(ds, DCM_RescaleIntercept, problem)) rec.rescaleIntercept = (*v)[0];
-  rec.hasPixelPadding = paddingAttr(ds, DCM_PixelPaddingValue, rec.pixelRepresentation, rec.pixelPaddingValue);
+  rec.hasPixelPadding =
+      paddingAttr(ds, DCM_PixelPaddingValue, rec.pixelRepresentation, rec.pixelPaddingValue);
   rec.hasPixelPaddingRange =
       paddingAttr(ds, DCM_PixelPaddingRangeLimit, rec.pixelRepresentation, rec.pixelPaddingRangeLimit);
 
@@ -221,16 +226,17 @@ bool readHeader(const std::string& path, InstanceRecord& rec, SeriesAttributes& 
   attrs.rows = rec.rows;
   attrs.columns = rec.columns;
   attrs.sliceThicknessMm = rec.sliceThicknessMm;
-  if (meta && str(meta, DCM_MediaStorageSOPClassUID) == UID_MediaStorageDirectoryStorage) attrs.isDicomdir = true;
+  if (meta && str(meta, DCM_MediaStorageSOPClassUID) == UID_MediaStorageDirectoryStorage)
+    attrs.isDicomdir = true;
 
   // Native little-endian pixel data that ends the file: verify the element header just before it.
   const bool nativeLe = xfer == EXS_LittleEndianExplicit || xfer == EXS_LittleEndianImplicit;
   if (nativeLe && rec.rows > 0 && rec.columns > 0 && rec.frames >= 1 && rec.samplesPerPixel >= 1 &&
       (rec.bitsAllocated == 8 || rec.bitsAllocated == 16)) {
-    const std::uint64_t length = static_cast<std::uint64_t>(rec.rows) * static_cast<std::uint64_t>(rec.columns) *
-                                 static_cast<std::uint64_t>(rec.frames) *
-                                 static_cast<std::uint64_t>(rec.samplesPerPixel) *
-                                 static_cast<std::uint64_t>(rec.bitsAllocated / 8);
+    const std::uint64_t length =
+        static_cast<std::uint64_t>(rec.rows) * static_cast<std::uint64_t>(rec.columns) *
+        static_cast<std::uint64_t>(rec.frames) * static_cast<std::uint64_t>(rec.samplesPerPixel) *
+        static_cast<std::uint64_t>(rec.bitsAllocated / 8);
     const std::uint64_t padded = length + (length & 1u);
     Fd f(path);
     struct stat st {};
@@ -241,11 +247,13 @@ bool readHeader(const std::string& path, InstanceRecord& rec, SeriesAttributes& 
       if (rec.fileSize >= padded + headerLen && padded < 0xFFFFFFFFull) {
         const std::uint64_t offset = rec.fileSize - padded;
         unsigned char h[12];
-        if (::pread(f.fd, h, headerLen, static_cast<off_t>(offset - headerLen)) == static_cast<ssize_t>(headerLen) &&
+        if (::pread(f.fd, h, headerLen, static_cast<off_t>(offset - headerLen)) ==
+                static_cast<ssize_t>(headerLen) &&
             h[0] == 0xE0 && h[1] == 0x7F && h[2] == 0x10 && h[3] == 0x00) {
           bool ok;
           if (explicitVr)
-            ok = h[4] == 'O' && (h[5] == 'W' || h[5] == 'B') && h[6] == 0 && h[7] == 0 && le32(h + 8) == padded;
+            ok = h[4] == 'O' && (h[5] == 'W' || h[5] == 'B') && h[6] == 0 && h[7] == 0 &&
+                 le32(h + 8) == padded;
           else
             ok = le32(h + 4) == padded;
           if (ok) rec.pixelDataOffset = static_cast<std::int64_t>(offset);
@@ -256,7 +264,8 @@ bool readHeader(const std::string& path, InstanceRecord& rec, SeriesAttributes& 
   return true;
 }
 
-std::vector<std::string> dicomdirReferences(const std::string& dicomdirPath, std::vector<std::string>& problems) {
+std::vector<std::string> dicomdirReferences(const std::string& dicomdirPath,
+                                            std::vector<std::string>& problems) {
   DcmFileFormat ff;
   const OFCondition c = ff.loadFile(dicomdirPath.c_str());
   if (c.bad()) throw DicomError(dicomdirPath + ": cannot read the DICOMDIR (" + std::string(c.text()) + ")");
@@ -292,6 +301,7 @@ std::vector<std::string> dicomdirReferences(const std::string& dicomdirPath, std
 
 DicomIndex DicomIndex::scan(const std::vector<std::string>& paths, const ScanOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  detail::ensureDcmtkCodecs();  // also quiets DCMTK's logger before the first parse
   DicomIndex index;
   std::vector<std::string> files;
   for (const auto& path : paths) {
@@ -300,7 +310,8 @@ DicomIndex DicomIndex::scan(const std::vector<std::string>& paths, const ScanOpt
     if (ec || !fs::exists(status)) throw DicomError(path + ": no such file or folder");
     if (fs::is_directory(status)) {
       std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+      for (auto it =
+               fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         std::error_code fileEc;
         if (it->is_regular_file(fileEc)) found.push_back(it->path().string());
@@ -343,8 +354,14 @@ DicomIndex DicomIndex::scan(const std::vector<std::string>& paths, const ScanOpt
   detail::parallelFor(files.size(), options.threads, [&](std::size_t i) {
     Slot& s = slots[i];
     s.sniff = detail::sniffDicom(files[i]);
-    if (s.sniff == detail::SniffResult::Part10 || s.sniff == detail::SniffResult::Bare)
+    if (s.sniff == detail::SniffResult::Part10 && options.fastHeaderReader &&
+        detail::readHeaderFast(files[i], s.rec, s.attrs) == detail::FastHeaderResult::Parsed) {
+      s.parsed = true;
+    } else if (s.sniff == detail::SniffResult::Part10 || s.sniff == detail::SniffResult::Bare) {
+      s.rec = InstanceRecord{};
+      s.attrs = detail::SeriesAttributes{};
       s.parsed = detail::readHeader(files[i], s.rec, s.attrs, s.error);
+    }
   });
 
   // Group: series UID -> entry; then series -> study -> patient.
@@ -436,8 +453,9 @@ DicomIndex DicomIndex::scan(const std::vector<std::string>& paths, const ScanOpt
       return a.studyDate + a.studyTime < b.studyDate + b.studyTime;
     });
     for (auto& st : p.studies)
-      std::stable_sort(st.series.begin(), st.series.end(),
-                       [](const SeriesEntry& a, const SeriesEntry& b) { return a.seriesNumber < b.seriesNumber; });
+      std::stable_sort(st.series.begin(), st.series.end(), [](const SeriesEntry& a, const SeriesEntry& b) {
+        return a.seriesNumber < b.seriesNumber;
+      });
     index.patients.push_back(std::move(p));
   }
   index.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -13,7 +13,7 @@ namespace {
 
 struct MemoryStream {
   std::vector<std::uint8_t>* out = nullptr;  // writing
-  const std::uint8_t* in = nullptr;           // reading
+  const std::uint8_t* in = nullptr;          // reading
   std::size_t size = 0;
   std::size_t pos = 0;
 };
@@ -145,7 +145,8 @@ void decodeJ2k(const std::uint8_t* data, std::size_t size, int columns, int rows
   if (size < 12) throw std::runtime_error("JPEG 2000 fragment too short");
   // JP2 file format starts with a signature box; a raw codestream starts with SOC (FF 4F).
   const bool jp2 = size >= 12 && data[0] == 0 && data[1] == 0 && data[2] == 0 && data[3] == 0x0C;
-  std::unique_ptr<opj_codec_t, CodecDeleter> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+  std::unique_ptr<opj_codec_t, CodecDeleter> codec(
+      opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   std::string error;
   opj_set_error_handler(codec.get(), errorFn, &error);
   opj_set_warning_handler(codec.get(), quietFn, nullptr);
@@ -167,8 +168,10 @@ void decodeJ2k(const std::uint8_t* data, std::size_t size, int columns, int rows
     throw std::runtime_error("JPEG 2000 header unreadable: " + error);
   std::unique_ptr<opj_image_t, ImageDeleter> image(raw);
   if (!opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get()))
-    throw std::runtime_error("JPEG 2000 decoding failed: " + (error.empty() ? std::string("corrupt codestream") : error));
-  if (image->numcomps < 1 || !image->comps[0].data) throw std::runtime_error("JPEG 2000 image has no component");
+    throw std::runtime_error("JPEG 2000 decoding failed: " +
+                             (error.empty() ? std::string("corrupt codestream") : error));
+  if (image->numcomps < 1 || !image->comps[0].data)
+    throw std::runtime_error("JPEG 2000 image has no component");
   const auto& c = image->comps[0];
   if (image->numcomps != 1)
     throw std::runtime_error("JPEG 2000 image has " + std::to_string(image->numcomps) +

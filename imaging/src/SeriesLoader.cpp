@@ -27,7 +27,9 @@ namespace {
 
 const char* kEnhancedCt = "1.2.840.10008.5.1.4.1.1.2.1";
 
-std::string fileName(const InstanceRecord& r) { return fs::path(r.path).filename().string(); }
+std::string fileName(const InstanceRecord& r) {
+  return fs::path(r.path).filename().string();
+}
 
 std::string num(double v, int precision = 4) {
   char buf[48];
@@ -36,17 +38,21 @@ std::string num(double v, int precision = 4) {
 }
 
 using Vec3 = std::array<double, 3>;
-double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+double dot(const Vec3& a, const Vec3& b) {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
 Vec3 cross(const Vec3& a, const Vec3& b) {
   return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
-double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
+double norm(const Vec3& a) {
+  return std::sqrt(dot(a, a));
+}
 
 /// Stored values (raw 16-bit words) -> HU, in place (int16 and uint16 share the buffer).
 /// Branch-free inner loops so the compiler vectorises them.
 template <bool Signed>
-void toHuInteger(const std::uint16_t* raw, int16_t* dst, std::size_t n, int shift, int bitsStored, int intercept,
-                 bool padding, int padLo, int padHi) {
+void toHuInteger(const std::uint16_t* raw, int16_t* dst, std::size_t n, int shift, int bitsStored,
+                 int intercept, bool padding, int padLo, int padHi) {
   const std::uint32_t mask = bitsStored >= 16 ? 0xFFFFu : ((1u << bitsStored) - 1u);
   const int up = 32 - bitsStored;
   for (std::size_t i = 0; i < n; ++i) {
@@ -60,8 +66,8 @@ void toHuInteger(const std::uint16_t* raw, int16_t* dst, std::size_t n, int shif
 }
 
 template <bool Signed>
-void toHuScaled(const std::uint16_t* raw, int16_t* dst, std::size_t n, int shift, int bitsStored, double slope,
-                double intercept, bool padding, int padLo, int padHi) {
+void toHuScaled(const std::uint16_t* raw, int16_t* dst, std::size_t n, int shift, int bitsStored,
+                double slope, double intercept, bool padding, int padLo, int padHi) {
   const std::uint32_t mask = bitsStored >= 16 ? 0xFFFFu : ((1u << bitsStored) - 1u);
   const int up = 32 - bitsStored;
   for (std::size_t i = 0; i < n; ++i) {
@@ -76,28 +82,29 @@ void toHuScaled(const std::uint16_t* raw, int16_t* dst, std::size_t n, int shift
 
 // The common case (unsigned stored values, no shift, no padding, slope 1, integer intercept) in 16-bit
 // lanes: HU = min(stored & mask, limit) + intercept. Built twice: AVX2 (chosen at run time) and baseline.
-#define MEDSEEK_UNSIGNED16_BODY                                                        \
-  for (std::size_t i = 0; i < n; ++i) {                                                \
-    std::uint16_t u = static_cast<std::uint16_t>(raw[i] & mask);                       \
-    u = u < limit ? u : limit;                                                         \
+#define MEDSEEK_UNSIGNED16_BODY                                                                           \
+  for (std::size_t i = 0; i < n; ++i) {                                                                   \
+    std::uint16_t u = static_cast<std::uint16_t>(raw[i] & mask);                                          \
+    u = u < limit ? u : limit;                                                                            \
     dst[i] = static_cast<int16_t>(static_cast<std::uint16_t>(u + static_cast<std::uint16_t>(intercept))); \
   }
 __attribute__((target("avx2"))) void unsigned16Avx2(const std::uint16_t* raw, int16_t* dst, std::size_t n,
                                                     std::uint16_t mask, std::uint16_t limit, int intercept) {
   MEDSEEK_UNSIGNED16_BODY
 }
-void unsigned16Baseline(const std::uint16_t* raw, int16_t* dst, std::size_t n, std::uint16_t mask, std::uint16_t limit,
-                        int intercept) {
+void unsigned16Baseline(const std::uint16_t* raw, int16_t* dst, std::size_t n, std::uint16_t mask,
+                        std::uint16_t limit, int intercept) {
   MEDSEEK_UNSIGNED16_BODY
 }
 #undef MEDSEEK_UNSIGNED16_BODY
 
 void convertSlice(const InstanceRecord& r, const std::uint16_t* raw, int16_t* dst, std::size_t n) {
-  if (r.pixelRepresentation == 0 && r.highBit + 1 == r.bitsStored && !r.hasPixelPadding && r.rescaleSlope == 1.0 &&
-      std::nearbyint(r.rescaleIntercept) == r.rescaleIntercept && r.rescaleIntercept >= -32768 &&
-      r.rescaleIntercept <= 32767) {
+  if (r.pixelRepresentation == 0 && r.highBit + 1 == r.bitsStored && !r.hasPixelPadding &&
+      r.rescaleSlope == 1.0 && std::nearbyint(r.rescaleIntercept) == r.rescaleIntercept &&
+      r.rescaleIntercept >= -32768 && r.rescaleIntercept <= 32767) {
     const int icpt = static_cast<int>(r.rescaleIntercept);
-    const std::uint16_t mask = static_cast<std::uint16_t>(r.bitsStored >= 16 ? 0xFFFFu : ((1u << r.bitsStored) - 1u));
+    const std::uint16_t mask =
+        static_cast<std::uint16_t>(r.bitsStored >= 16 ? 0xFFFFu : ((1u << r.bitsStored) - 1u));
     const int maxStored = 32767 - icpt;  // largest stored value whose HU fits int16
     const std::uint16_t limit = static_cast<std::uint16_t>(std::min(maxStored, 65535));
     static const bool avx2 = __builtin_cpu_supports("avx2");
@@ -126,8 +133,8 @@ void convertSlice(const InstanceRecord& r, const std::uint16_t* raw, int16_t* ds
     else
       toHuInteger<false>(raw, dst, n, shift, r.bitsStored, icpt, r.hasPixelPadding, padLo, padHi);
   } else if (isSigned) {
-    toHuScaled<true>(raw, dst, n, shift, r.bitsStored, r.rescaleSlope, r.rescaleIntercept, r.hasPixelPadding, padLo,
-                     padHi);
+    toHuScaled<true>(raw, dst, n, shift, r.bitsStored, r.rescaleSlope, r.rescaleIntercept, r.hasPixelPadding,
+                     padLo, padHi);
   } else {
     toHuScaled<false>(raw, dst, n, shift, r.bitsStored, r.rescaleSlope, r.rescaleIntercept, r.hasPixelPadding,
                       padLo, padHi);
@@ -156,12 +163,14 @@ void decodeWithDcmtk(const InstanceRecord& r, void* raw, std::size_t bytes, cons
                      "); the file is damaged or truncated");
   DcmDataset* ds = ff.getDataset();
   DcmElement* e = nullptr;
-  if (ds->findAndGetElement(DCM_PixelData, e).bad() || !e) throw DicomError(where + ": the file holds no pixel data");
+  if (ds->findAndGetElement(DCM_PixelData, e).bad() || !e)
+    throw DicomError(where + ": the file holds no pixel data");
   auto* pixel = dynamic_cast<DcmPixelData*>(e);
   if (!pixel) throw DicomError(where + ": PixelData has an unusable VR");
   const E_TransferSyntax xfer = ds->getOriginalXfer();
   if (isJ2k(xfer)) {
-    if (r.bitsAllocated != 16 && r.bitsAllocated != 8) throw DicomError(where + ": unsupported JPEG 2000 bit depth");
+    if (r.bitsAllocated != 16 && r.bitsAllocated != 8)
+      throw DicomError(where + ": unsupported JPEG 2000 bit depth");
     DcmPixelSequence* seq = nullptr;
     if (pixel->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || !seq || seq->card() < 2)
       throw DicomError(where + ": JPEG 2000 pixel data has no fragments");
@@ -185,7 +194,8 @@ void decodeWithDcmtk(const InstanceRecord& r, void* raw, std::size_t bytes, cons
       throw DicomError(where + ": " + ex.what());
     }
     if (r.bitsAllocated == 8)
-      for (std::size_t i = 0; i < tmp.size(); ++i) static_cast<std::uint8_t*>(raw)[i] = static_cast<std::uint8_t>(tmp[i]);
+      for (std::size_t i = 0; i < tmp.size(); ++i)
+        static_cast<std::uint8_t*>(raw)[i] = static_cast<std::uint8_t>(tmp[i]);
     return;
   }
   Uint32 frameSize = 0;
@@ -205,10 +215,11 @@ void decodeWithDcmtk(const InstanceRecord& r, void* raw, std::size_t bytes, cons
   }
   Uint32 startFragment = 0;
   OFString colorModel;
-  c = pixel->getUncompressedFrame(ds, 0, startFragment, target, static_cast<Uint32>(frameSize + (frameSize & 1u)),
-                                  colorModel);
-  if (c.bad()) throw DicomError(where + ": cannot decode the pixel data (" + std::string(c.text()) + ", transfer syntax " +
-                                DcmXfer(xfer).getXferName() + ")");
+  c = pixel->getUncompressedFrame(ds, 0, startFragment, target,
+                                  static_cast<Uint32>(frameSize + (frameSize & 1u)), colorModel);
+  if (c.bad())
+    throw DicomError(where + ": cannot decode the pixel data (" + std::string(c.text()) +
+                     ", transfer syntax " + DcmXfer(xfer).getXferName() + ")");
   if (target != raw) std::memcpy(raw, tmp.data(), bytes);
 }
 
@@ -225,16 +236,17 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
   for (const auto& r : inst) {
     const std::string f = fileName(r);
     if (r.sopClassUid == kEnhancedCt)
-      throw fail(f + " is an enhanced multi-frame CT object; it is not supported, export the series as "
-                     "classic CT images (one file per slice)");
+      throw fail(f +
+                 " is an enhanced multi-frame CT object; it is not supported, export the series as "
+                 "classic CT images (one file per slice)");
     if (!r.headerProblem.empty()) throw fail(f + ": " + r.headerProblem);
     if (r.rows <= 0 || r.columns <= 0) throw fail(f + " has no Rows/Columns: not an image");
     if (r.frames != 1)
       throw fail(f + " holds " + std::to_string(r.frames) + " frames; multi-frame objects are not supported");
     if (r.samplesPerPixel != 1 ||
         (r.photometricInterpretation != "MONOCHROME2" && r.photometricInterpretation != "MONOCHROME1"))
-      throw fail(f + " is a colour image (" + r.photometricInterpretation + ", " + std::to_string(r.samplesPerPixel) +
-                 " samples per pixel), not a CT slice");
+      throw fail(f + " is a colour image (" + r.photometricInterpretation + ", " +
+                 std::to_string(r.samplesPerPixel) + " samples per pixel), not a CT slice");
     if (r.bitsAllocated != 8 && r.bitsAllocated != 16)
       throw fail(f + ": BitsAllocated " + std::to_string(r.bitsAllocated) + " is not supported (8 or 16)");
     if (r.bitsStored < 1 || r.bitsStored > r.bitsAllocated || r.highBit < r.bitsStored - 1 ||
@@ -246,8 +258,8 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
     if (!r.hasPixelSpacing || !(r.pixelSpacingMm[0] > 0) || !(r.pixelSpacingMm[1] > 0))
       throw fail(f + " has no valid PixelSpacing");
     if (!std::isfinite(r.rescaleSlope) || r.rescaleSlope == 0 || !std::isfinite(r.rescaleIntercept))
-      throw fail(f + ": RescaleSlope " + num(r.rescaleSlope) + " / RescaleIntercept " + num(r.rescaleIntercept) +
-                 " are unusable");
+      throw fail(f + ": RescaleSlope " + num(r.rescaleSlope) + " / RescaleIntercept " +
+                 num(r.rescaleIntercept) + " are unusable");
   }
   const InstanceRecord& first = inst.front();
   for (const auto& r : inst) {
@@ -256,8 +268,8 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
                  ") and \"" + r.patientId + "\" (" + fileName(r) + ")");
     if (r.rows != first.rows || r.columns != first.columns)
       throw fail("inconsistent image size: " + fileName(r) + " is " + std::to_string(r.columns) + "x" +
-                 std::to_string(r.rows) + ", " + fileName(first) + " is " + std::to_string(first.columns) + "x" +
-                 std::to_string(first.rows));
+                 std::to_string(r.rows) + ", " + fileName(first) + " is " + std::to_string(first.columns) +
+                 "x" + std::to_string(first.rows));
     for (int a = 0; a < 6; ++a)
       if (std::fabs(r.orientation[a] - first.orientation[a]) > 1e-4)
         throw fail("mixed orientation: " + fileName(r) + " differs from " + fileName(first) +
@@ -265,21 +277,23 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
                    num(r.orientation[a]) + " vs " + num(first.orientation[a]) + ")");
     for (int a = 0; a < 2; ++a)
       if (std::fabs(r.pixelSpacingMm[a] - first.pixelSpacingMm[a]) > 1e-4 * first.pixelSpacingMm[a])
-        throw fail("inconsistent PixelSpacing: " + fileName(r) + " has " + num(r.pixelSpacingMm[a]) + " mm, " +
-                   fileName(first) + " " + num(first.pixelSpacingMm[a]) + " mm");
+        throw fail("inconsistent PixelSpacing: " + fileName(r) + " has " + num(r.pixelSpacingMm[a]) +
+                   " mm, " + fileName(first) + " " + num(first.pixelSpacingMm[a]) + " mm");
   }
   // Size limits: 2^31 voxels (4 GiB of int16) and no overflow in the products.
-  const std::uint64_t sliceVoxels64 = static_cast<std::uint64_t>(first.rows) * static_cast<std::uint64_t>(first.columns);
+  const std::uint64_t sliceVoxels64 =
+      static_cast<std::uint64_t>(first.rows) * static_cast<std::uint64_t>(first.columns);
   const std::uint64_t voxels64 = sliceVoxels64 * static_cast<std::uint64_t>(inst.size());
   if (voxels64 > (1ull << 31))
-    throw fail(std::to_string(first.columns) + "x" + std::to_string(first.rows) + "x" + std::to_string(inst.size()) +
-               " voxels exceed the 2^31 voxel limit");
+    throw fail(std::to_string(first.columns) + "x" + std::to_string(first.rows) + "x" +
+               std::to_string(inst.size()) + " voxels exceed the 2^31 voxel limit");
   const std::size_t sliceVoxels = static_cast<std::size_t>(sliceVoxels64);
 
   // --- geometry: order along the normal, spacing, duplicates, tilt --------------------------------
   const Vec3 rowDir{first.orientation[0], first.orientation[1], first.orientation[2]};
   const Vec3 colDir{first.orientation[3], first.orientation[4], first.orientation[5]};
-  if (std::fabs(norm(rowDir) - 1) > 1e-3 || std::fabs(norm(colDir) - 1) > 1e-3 || std::fabs(dot(rowDir, colDir)) > 1e-3)
+  if (std::fabs(norm(rowDir) - 1) > 1e-3 || std::fabs(norm(colDir) - 1) > 1e-3 ||
+      std::fabs(dot(rowDir, colDir)) > 1e-3)
     throw fail("ImageOrientationPatient of " + fileName(first) + " is not two orthogonal unit vectors");
   Vec3 normal = cross(rowDir, colDir);
   const double nlen = norm(normal);
@@ -291,7 +305,8 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
     order[i] = i;
     dist[i] = dot(inst[i].positionLps, normal);
   }
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return dist[a] < dist[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return dist[a] < dist[b]; });
   auto sliceName = [&](std::size_t k) {
     return "slice " + std::to_string(k + 1) + " (" + fileName(inst[order[k]]) + ")";
   };
@@ -299,22 +314,24 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
   double spacingZ = 0;
   if (n == 1) {
     spacingZ = first.sliceThicknessMm > 0 ? first.sliceThicknessMm : 1.0;
-    out.warnings.push_back(label + ": a single slice; its thickness " + num(spacingZ) + " mm is used as z spacing");
+    out.warnings.push_back(label + ": a single slice; its thickness " + num(spacingZ) +
+                           " mm is used as z spacing");
   } else {
     std::vector<double> gaps(n - 1);
     for (std::size_t k = 0; k + 1 < n; ++k) {
       gaps[k] = dist[order[k + 1]] - dist[order[k]];
       if (gaps[k] < 1e-3)
-        throw fail("duplicate slice position " + num(dist[order[k]], 6) + " mm along the normal: " + sliceName(k) +
-                   " and " + sliceName(k + 1));
+        throw fail("duplicate slice position " + num(dist[order[k]], 6) +
+                   " mm along the normal: " + sliceName(k) + " and " + sliceName(k + 1));
     }
     std::vector<double> sorted = gaps;
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
     spacingZ = sorted[sorted.size() / 2];
     for (std::size_t k = 0; k + 1 < n; ++k) {
       if (std::fabs(gaps[k] - spacingZ) > options.spacingTolerance * spacingZ) {
-        const std::string what = gaps[k] > spacingZ ? (gaps[k] > 1.5 * spacingZ ? "missing slice(s)?" : "irregular spacing")
-                                                    : "irregular spacing";
+        const std::string what = gaps[k] > spacingZ
+                                     ? (gaps[k] > 1.5 * spacingZ ? "missing slice(s)?" : "irregular spacing")
+                                     : "irregular spacing";
         throw fail("slice spacing jumps from " + num(spacingZ) + " to " + num(gaps[k]) + " mm between " +
                    sliceName(k) + " and " + sliceName(k + 1) + " (" + what + "; tolerance " +
                    num(100 * options.spacingTolerance) + " %)");
@@ -322,14 +339,16 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
       // Gantry tilt: consecutive positions move sideways (along the rows/columns) as well.
       const InstanceRecord& a = inst[order[k]];
       const InstanceRecord& b = inst[order[k + 1]];
-      Vec3 d{b.positionLps[0] - a.positionLps[0], b.positionLps[1] - a.positionLps[1], b.positionLps[2] - a.positionLps[2]};
+      Vec3 d{b.positionLps[0] - a.positionLps[0], b.positionLps[1] - a.positionLps[1],
+             b.positionLps[2] - a.positionLps[2]};
       const double along = dot(d, normal);
       const Vec3 side{d[0] - along * normal[0], d[1] - along * normal[1], d[2] - along * normal[2]};
       const double angle = std::atan2(norm(side), along) * 180.0 / M_PI;
       if (angle > options.maxTiltDegrees)
-        throw fail("gantry tilt or sheared stack: positions move " + num(norm(side), 3) + " mm sideways per " +
-                   num(along, 3) + " mm between " + sliceName(k) + " and " + sliceName(k + 1) + " (tilt " +
-                   num(angle, 3) + " degrees); tilted series are refused, not resampled");
+        throw fail("gantry tilt or sheared stack: positions move " + num(norm(side), 3) +
+                   " mm sideways per " + num(along, 3) + " mm between " + sliceName(k) + " and " +
+                   sliceName(k + 1) + " (tilt " + num(angle, 3) +
+                   " degrees); tilted series are refused, not resampled");
     }
   }
 
@@ -337,7 +356,8 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
   g.size = {first.columns, first.rows, static_cast<int>(n)};
   g.spacingMm = {first.pixelSpacingMm[1], first.pixelSpacingMm[0], spacingZ};
   g.originLps = inst[order[0]].positionLps;
-  g.directionLps = {rowDir[0], colDir[0], normal[0], rowDir[1], colDir[1], normal[1], rowDir[2], colDir[2], normal[2]};
+  g.directionLps = {rowDir[0], colDir[0], normal[0], rowDir[1], colDir[1],
+                    normal[1], rowDir[2], colDir[2], normal[2]};
 
   {
     // Fresh voxel buffer: allocate, ask for transparent huge pages before the first touch (page faults
@@ -348,7 +368,8 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
     const std::uintptr_t huge = 2u << 20;
     const std::uintptr_t alignedBegin = (begin + huge - 1) & ~(huge - 1);
     const std::uintptr_t end = begin + g.voxelCount() * sizeof(int16_t);
-    if (end > alignedBegin + huge) ::madvise(reinterpret_cast<void*>(alignedBegin), (end - alignedBegin) & ~(huge - 1), MADV_HUGEPAGE);
+    if (end > alignedBegin + huge)
+      ::madvise(reinterpret_cast<void*>(alignedBegin), (end - alignedBegin) & ~(huge - 1), MADV_HUGEPAGE);
     values.resize(g.voxelCount());
     out.volume = CtVolume(g, std::move(values));
   }
@@ -398,7 +419,8 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
         const std::size_t finished = ++done;
         if (options.progress) {
           std::lock_guard<std::mutex> lock(progressMutex);
-          if (!cancelled && !options.progress(static_cast<double>(finished) / static_cast<double>(n))) cancelled = true;
+          if (!cancelled && !options.progress(static_cast<double>(finished) / static_cast<double>(n)))
+            cancelled = true;
         }
       },
       [&] { return cancelled.load(); });
@@ -430,8 +452,8 @@ namespace {
 std::string listSeries(const DicomIndex& index) {
   std::string s;
   for (const auto* e : index.allSeries())
-    s += "\n  " + e->label() + ": " + (e->modality.empty() ? "?" : e->modality) + ", " +
-         std::to_string(e->instances.size()) + " file(s)";
+    s += std::string(s.empty() ? " " : " | ") + e->label() + ": " +
+         (e->modality.empty() ? "?" : e->modality) + ", " + std::to_string(e->instances.size()) + " file(s)";
   return s;
 }
 }  // namespace
@@ -443,7 +465,8 @@ LoadedSeries loadSeries(const std::string& path, const LoadOptions& options) {
   const auto all = index.allSeries();
   std::vector<const SeriesEntry*> images;
   for (const auto* s : all)
-    if (std::any_of(s->instances.begin(), s->instances.end(), [](const InstanceRecord& r) { return r.rows > 0; }))
+    if (std::any_of(s->instances.begin(), s->instances.end(),
+                    [](const InstanceRecord& r) { return r.rows > 0; }))
       images.push_back(s);
   if (images.empty()) {
     if (index.filesScanned > 0 && index.nonDicomFiles == index.filesScanned)
@@ -451,7 +474,9 @@ LoadedSeries loadSeries(const std::string& path, const LoadOptions& options) {
     std::string why = index.problems.empty() ? std::string() : " (" + index.problems.front() + ")";
     throw DicomError(path + ": no DICOM image series found" + why);
   }
-  if (images.size() > 1) throw DicomError(path + ": holds " + std::to_string(images.size()) + " image series; choose one:" + listSeries(index));
+  if (images.size() > 1)
+    throw DicomError(path + ": holds " + std::to_string(images.size()) +
+                     " image series; choose one:" + listSeries(index));
   return loadSeries(*images.front(), options);
 }
 
@@ -463,12 +488,13 @@ LoadedSeries loadBestSeries(const std::string& path, const LoadOptions& options)
   std::vector<std::string> skipped;
   std::string firstError;
   for (const auto& c : ranked) {
-    if (!c.eligible) {
-      std::string reasons;
-      for (const auto& r : c.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
-      skipped.push_back("skipped " + c.series->label() + ": " + reasons);
-      continue;
-    }
+    if (c.eligible) continue;
+    std::string reasons;
+    for (const auto& r : c.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    skipped.push_back("skipped " + c.series->label() + ": " + reasons);
+  }
+  for (const auto& c : ranked) {
+    if (!c.eligible) continue;
     try {
       LoadedSeries loaded = loadSeries(*c.series, options);
       loaded.warnings.insert(loaded.warnings.begin(), skipped.begin(), skipped.end());
@@ -481,8 +507,10 @@ LoadedSeries loadBestSeries(const std::string& path, const LoadOptions& options)
     }
   }
   std::string msg = path + ": no loadable chest-CT series";
-  if (ranked.empty()) msg += " (no DICOM series found" + (index.problems.empty() ? std::string() : "; " + index.problems.front()) + ")";
-  for (const auto& s : skipped) msg += "\n  " + s;
+  if (ranked.empty())
+    msg += " (no DICOM series found" +
+           (index.problems.empty() ? std::string() : "; " + index.problems.front()) + ")";
+  for (std::size_t i = 0; i < skipped.size(); ++i) msg += (i ? " | " : ": ") + skipped[i];
   throw DicomError(msg);
 }
 

@@ -21,7 +21,9 @@ std::string runAndCapture(const std::string& command) {
   return out;
 }
 
-bool haveDciodvfy() { return std::system("command -v dciodvfy >/dev/null 2>&1") == 0; }
+bool haveDciodvfy() {
+  return std::system("command -v dciodvfy >/dev/null 2>&1") == 0;
+}
 
 std::string errorsOf(const std::string& report) {
   std::string errors, line;
@@ -48,7 +50,8 @@ TEST(CtSeriesWriter, WritesOneFilePerSliceInSliceOrder) {
 
 TEST(CtSeriesWriter, RefusesAnEmptyVolume) {
   testvol::TempDir dir("writer_empty");
-  EXPECT_THROW(imaging::writeCtSeries(imaging::CtVolume{}, testvol::makeMeta(), dir.str()), imaging::DicomError);
+  EXPECT_THROW(imaging::writeCtSeries(imaging::CtVolume{}, testvol::makeMeta(), dir.str()),
+               imaging::DicomError);
 }
 
 class WrittenFileIsValid : public ::testing::TestWithParam<imaging::TransferSyntax> {};
@@ -73,10 +76,12 @@ TEST_P(WrittenFileIsValid, DciodvfyReportsNoErrors) {
   EXPECT_EQ(errorsOf(report), "") << report;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryTransferSyntax, WrittenFileIsValid,
-    ::testing::Values(imaging::TransferSyntax::ExplicitVrLittleEndian, imaging::TransferSyntax::ImplicitVrLittleEndian,
-                      imaging::TransferSyntax::ExplicitVrBigEndian,
-                      imaging::TransferSyntax::DeflatedExplicitVrLittleEndian, imaging::TransferSyntax::JpegLossless,
-                      imaging::TransferSyntax::JpegLsLossless, imaging::TransferSyntax::RleLossless,
-                      imaging::TransferSyntax::Jpeg2000Lossless));
+INSTANTIATE_TEST_SUITE_P(EveryTransferSyntax, WrittenFileIsValid,
+                         ::testing::Values(imaging::TransferSyntax::ExplicitVrLittleEndian,
+                                           imaging::TransferSyntax::ImplicitVrLittleEndian,
+                                           imaging::TransferSyntax::ExplicitVrBigEndian,
+                                           imaging::TransferSyntax::DeflatedExplicitVrLittleEndian,
+                                           imaging::TransferSyntax::JpegLossless,
+                                           imaging::TransferSyntax::JpegLsLossless,
+                                           imaging::TransferSyntax::RleLossless,
+                                           imaging::TransferSyntax::Jpeg2000Lossless));

@@ -1,6 +1,5 @@
-#include <gtest/gtest.h>
-
 #include <dcmtk/dcmdata/dctk.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -59,7 +58,8 @@ struct Written {
   std::vector<std::string> files;
 };
 
-Written writeGood(const std::string& name, imaging::TransferSyntax ts = imaging::TransferSyntax::ExplicitVrLittleEndian) {
+Written writeGood(const std::string& name,
+                  imaging::TransferSyntax ts = imaging::TransferSyntax::ExplicitVrLittleEndian) {
   Written w;
   w.dir = std::make_unique<testvol::TempDir>(name);
   w.volume = testvol::makeVolume();
@@ -85,13 +85,15 @@ TEST_P(RoundTrip, WrittenSeriesLoadsBackWithTheSameHuVoxels) {
   EXPECT_EQ(loaded.additionalPatientHistory, "62 y/o female, former smoker, 30 pack-years");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryLosslessTransferSyntax, RoundTrip,
-    ::testing::Values(imaging::TransferSyntax::ExplicitVrLittleEndian, imaging::TransferSyntax::ImplicitVrLittleEndian,
-                      imaging::TransferSyntax::ExplicitVrBigEndian,
-                      imaging::TransferSyntax::DeflatedExplicitVrLittleEndian, imaging::TransferSyntax::JpegLossless,
-                      imaging::TransferSyntax::JpegLsLossless, imaging::TransferSyntax::RleLossless,
-                      imaging::TransferSyntax::Jpeg2000Lossless));
+INSTANTIATE_TEST_SUITE_P(EveryLosslessTransferSyntax, RoundTrip,
+                         ::testing::Values(imaging::TransferSyntax::ExplicitVrLittleEndian,
+                                           imaging::TransferSyntax::ImplicitVrLittleEndian,
+                                           imaging::TransferSyntax::ExplicitVrBigEndian,
+                                           imaging::TransferSyntax::DeflatedExplicitVrLittleEndian,
+                                           imaging::TransferSyntax::JpegLossless,
+                                           imaging::TransferSyntax::JpegLsLossless,
+                                           imaging::TransferSyntax::RleLossless,
+                                           imaging::TransferSyntax::Jpeg2000Lossless));
 
 TEST(SeriesLoader, KeepsNegativeHuBelowMinus1024WithSignedStorage) {
   testvol::TempDir dir("signed");
@@ -155,8 +157,8 @@ TEST(SeriesLoader, ReportsProgressUpToOne) {
 struct Broken {
   const char* name;
   std::function<void(Written&)> breakIt;
-  const char* expected;   // part of the message
-  const char* fileHint;   // file name the message must contain ("" when the problem is series-wide)
+  const char* expected;  // part of the message
+  const char* fileHint;  // file name the message must contain ("" when the problem is series-wide)
 };
 
 class RefusesBrokenSeries : public ::testing::TestWithParam<Broken> {};
@@ -192,16 +194,20 @@ INSTANTIATE_TEST_SUITE_P(
                },
                "mixed orientation", "IM00004.dcm"},
         Broken{"OtherPatient",
-               [](Written& w) { editFile(w.files[2], [](DcmDataset& ds) { ds.putAndInsertString(DCM_PatientID, "INTRUDER"); }); },
+               [](Written& w) {
+                 editFile(w.files[2],
+                          [](DcmDataset& ds) { ds.putAndInsertString(DCM_PatientID, "INTRUDER"); });
+               },
                "several patients", "IM00003.dcm"},
         Broken{"MissingPosition",
                [](Written& w) {
-                 editFile(w.files[11], [](DcmDataset& ds) { ds.findAndDeleteElement(DCM_ImagePositionPatient); });
+                 editFile(w.files[11],
+                          [](DcmDataset& ds) { ds.findAndDeleteElement(DCM_ImagePositionPatient); });
                },
                "no ImagePositionPatient", "IM00012.dcm"},
         Broken{"TruncatedPixelData",
-               [](Written& w) { fs::resize_file(w.files[9], fs::file_size(w.files[9]) - 1000); },
-               "truncated", "IM00010.dcm"},
+               [](Written& w) { fs::resize_file(w.files[9], fs::file_size(w.files[9]) - 1000); }, "truncated",
+               "IM00010.dcm"},
         Broken{"RowsColumnsOverflow",
                [](Written& w) {
                  for (const auto& f : w.files)
@@ -212,8 +218,22 @@ INSTANTIATE_TEST_SUITE_P(
                },
                "exceed", ""},
         Broken{"InconsistentRows",
-               [](Written& w) { editFile(w.files[4], [](DcmDataset& ds) { ds.putAndInsertUint16(DCM_Rows, 60); }); },
+               [](Written& w) {
+                 editFile(w.files[4], [](DcmDataset& ds) { ds.putAndInsertUint16(DCM_Rows, 60); });
+               },
                "inconsistent image size", "IM00005.dcm"},
+        Broken{"EnhancedMultiFrameCt",
+               [](Written& w) {
+                 editFile(w.files[0], [](DcmDataset& ds) {
+                   ds.putAndInsertString(DCM_SOPClassUID, "1.2.840.10008.5.1.4.1.1.2.1");
+                 });
+               },
+               "enhanced multi-frame CT", "IM00001.dcm"},
+        Broken{"MultiFrame",
+               [](Written& w) {
+                 editFile(w.files[1], [](DcmDataset& ds) { ds.putAndInsertString(DCM_NumberOfFrames, "2"); });
+               },
+               "2 frames", "IM00002.dcm"},
         Broken{"WrongVr",
                [](Written& w) {
                  editFile(w.files[6], [](DcmDataset& ds) {

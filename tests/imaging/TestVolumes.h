@@ -1,12 +1,12 @@
 #pragma once
 // Small synthetic CT volumes and scratch folders for the imaging tests.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 #include "imaging/CtSeriesWriter.h"
 #include "imaging/CtVolume.h"

@@ -18,15 +18,26 @@ enum class TransferSyntax {
   ImplicitVrLittleEndian,
   ExplicitVrBigEndian,
   DeflatedExplicitVrLittleEndian,
-  JpegLossless,       ///< process 14, selection value 1
+  JpegLossless,  ///< process 14, selection value 1
   JpegLsLossless,
   RleLossless,
   Jpeg2000Lossless,
 };
 
+/// Command-line names of the transfer syntaxes ("explicit-le", "implicit-le", "explicit-be", "deflate",
+/// "jpeg-lossless", "jpeg-ls", "rle", "j2k"), in enum order.
+const std::vector<std::string>& transferSyntaxNames();
+/// The syntax for one of transferSyntaxNames(); throws std::invalid_argument naming the unknown name.
+TransferSyntax transferSyntaxFromName(const std::string& name);
+
+/// Current UTC date and time as DICOM DA ("YYYYMMDD") and TM ("HHMMSS"), and as ISO 8601
+/// ("YYYY-MM-DDTHH:MM:SSZ").
+std::string utcDicomDate();
+std::string utcDicomTime();
+std::string utcIso8601();
+
 struct CtSeriesMetadata {
-  std::string patientId, patientName, patientSex /* M|F|O */, patientAge /* e.g. 062Y */,
-      patientBirthDate;
+  std::string patientId, patientName, patientSex /* M|F|O */, patientAge /* e.g. 062Y */, patientBirthDate;
   std::string studyInstanceUid, seriesInstanceUid, frameOfReferenceUid;
   std::string studyDate, studyTime, accessionNumber, studyId = "1";
   std::string studyDescription = "LDCT LUNG SCREENING", seriesDescription = "Chest 1.25mm";

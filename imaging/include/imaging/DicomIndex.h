@@ -74,6 +74,9 @@ struct PatientEntry {
 
 struct ScanOptions {
   int threads = 0;  ///< 0: hardware concurrency
+  /// Parse plain little-endian Part-10 headers with the built-in reader (about 5x faster than DCMTK);
+  /// false: DCMTK for every file (the tests check both give the same index).
+  bool fastHeaderReader = true;
 };
 
 class DicomIndex {
@@ -85,9 +88,9 @@ class DicomIndex {
   }
 
   std::vector<PatientEntry> patients;
-  std::size_t filesScanned = 0;   ///< every regular file looked at
-  std::size_t dicomFiles = 0;     ///< parsed DICOM objects (incl. DICOMDIR, SR, ...)
-  std::size_t nonDicomFiles = 0;  ///< rejected by the 132-byte sniff
+  std::size_t filesScanned = 0;       ///< every regular file looked at
+  std::size_t dicomFiles = 0;         ///< parsed DICOM objects (incl. DICOMDIR, SR, ...)
+  std::size_t nonDicomFiles = 0;      ///< rejected by the 132-byte sniff
   std::vector<std::string> problems;  ///< "file: reason" for DICOM-looking files that could not be parsed
   double seconds = 0;
 

@@ -1,5 +1,6 @@
 #pragma once
 /// DicomInfo: a cheap, header-only summary of the DICOM objects found under a path.
+/// Superseded by imaging::DicomIndex (DicomIndex.h), which it wraps; kept for existing callers.
 ///
 ///   auto summary = imaging::DicomInfo::scan("/data/study");   // file or folder (recursive)
 ///   for (const auto& s : summary.series) std::cout << s.seriesInstanceUid << " " << s.instances;

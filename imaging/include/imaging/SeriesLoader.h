@@ -46,7 +46,7 @@ struct LoadOptions {
   double spacingTolerance = 0.10;  ///< allowed deviation of each slice gap from the median gap (fraction)
   double maxTiltDegrees = 0.05;    ///< larger shear of the stack along the rows/columns is refused
   ProgressCallback progress;
-  SelectionCriteria selection;     ///< loadBestSeries only
+  SelectionCriteria selection;  ///< loadBestSeries only
 };
 
 /// A loaded series: the volume and the identifying metadata that results must be bound to.

@@ -17,8 +17,8 @@ namespace imaging {
 struct SelectionCriteria {
   double maxSliceThicknessMm = 5.0;  ///< thicker series are excluded
   double preferredSliceThicknessMm = 2.5;
-  int minSlices = 10;                ///< fewer images: excluded (scout, key images)
-  double minCoverageMm = 10.0;       ///< z extent from the header positions
+  int minSlices = 10;           ///< fewer images: excluded (scout, key images)
+  double minCoverageMm = 10.0;  ///< z extent from the header positions
 };
 
 struct SeriesCandidate {
@@ -30,6 +30,7 @@ struct SeriesCandidate {
 };
 
 /// Every series of the index, eligible ones first by descending score.
-std::vector<SeriesCandidate> rankSeriesForChestCt(const DicomIndex& index, const SelectionCriteria& criteria = {});
+std::vector<SeriesCandidate> rankSeriesForChestCt(const DicomIndex& index,
+                                                  const SelectionCriteria& criteria = {});
 
 }  // namespace imaging
