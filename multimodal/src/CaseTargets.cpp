@@ -11,6 +11,7 @@ CaseTargets targetsOf(const phantom::Case& c) {
   const phantom::Nodule* top = nullptr;
   for (const auto& n : c.nodules) {
     notAny *= 1 - n.brockProbability;
+    t.noduleCentersLps.push_back(n.centerLps);
     if (!top || n.brockProbability > top->brockProbability) top = &n;
   }
   t.nodule = top != nullptr;

@@ -1,6 +1,8 @@
 #pragma once
 // Training/evaluation targets of one phantom case, and note augmentation (private, torch-free).
+#include <array>
 #include <cstdint>
+#include <vector>
 #include <random>
 #include <string>
 
@@ -22,6 +24,7 @@ struct CaseTargets {
   bool cancer = false;
   double oracle = 0;      ///< study-level Brock probability as the generator reports it
   bool chinese = false;
+  std::vector<std::array<double, 3>> noduleCentersLps;
 };
 CaseTargets targetsOf(const phantom::Case& c);
 

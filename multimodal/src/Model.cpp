@@ -9,6 +9,7 @@
 #include <ctime>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include "multimodal/WeightsFile.h"
 #include "multimodal/detail/ModelAccess.h"
@@ -66,7 +67,9 @@ Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std
     if (t) T = std::max<int64_t>(T, static_cast<int64_t>(t->ids.size()));
   const int64_t G = gridSize, vox = G * G * G;
   Batch b;
-  b.image = torch::zeros({B, 1, G, G, G});
+  bool anyImage = false;
+  for (const auto* im : images) anyImage = anyImage || im != nullptr;
+  b.image = anyImage ? torch::zeros({B, 1, G, G, G}) : torch::zeros({B, 1, 1, 1, 1});  // text only: no encoder run
   b.imagePresent = torch::zeros({B}, torch::kBool);
   b.tokens = torch::zeros({B, T}, torch::kLong);
   b.tokenValid = torch::zeros({B, T}, torch::kBool);
@@ -138,7 +141,6 @@ void saveNetwork(const std::string& path, MedSeekNet& net, const Tokenizer& tok,
   f.metadata["dense"] = c.dense ? "1" : "0";
   f.metadata["grid_size"] = std::to_string(pre.gridSize);
   f.metadata["spacing_mm"] = num(pre.spacingMm);
-  f.metadata["mask_spacing_mm"] = num(pre.maskSpacingMm);
   f.metadata["window_low_hu"] = num(pre.windowLowHu);
   f.metadata["window_high_hu"] = num(pre.windowHighHu);
   auto addTensor = [&](const std::string& name, const torch::Tensor& t0) {
@@ -208,7 +210,6 @@ LoadedNetwork loadNetwork(const std::string& path, const torch::Device& device) 
     throw ModelError("model weights '" + path + "' describe an unsupported architecture");
   ln.preprocess.gridSize = c.gridSize;
   ln.preprocess.spacingMm = metaNum(m, "spacing_mm", path);
-  ln.preprocess.maskSpacingMm = metaNum(m, "mask_spacing_mm", path);
   ln.preprocess.windowLowHu = metaNum(m, "window_low_hu", path);
   ln.preprocess.windowHighHu = metaNum(m, "window_high_hu", path);
   try {
@@ -310,8 +311,10 @@ std::string Model::defaultPath() {
 Model Model::load(const std::string& path, const ModelOptions& options) {
   Model m;
   try {
-    if (options.cpuThreads > 0) at::set_num_threads(options.cpuThreads);
     const auto device = detail::chooseDevice(options.device);
+    // CPU: use the given thread count, else every core (some LibTorch builds default to one thread).
+    if (options.cpuThreads > 0) at::set_num_threads(options.cpuThreads);
+    else if (device.is_cpu()) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     m.impl_->ln = detail::loadNetwork(path, device);
   } catch (const c10::Error& e) {
     throw ModelError("loading model '" + path + "' failed: " + e.what_without_backtrace());

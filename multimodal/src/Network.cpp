@@ -161,6 +161,7 @@ MedSeekNetImpl::MedSeekNetImpl(const NetConfig& cfg) : cfg_(cfg) {
   block3_ = register_module("block3", convBlock({{64, 64, 1}, {64, 64, 1}}));
   imgTokProj_ = register_module("img_tok_proj", nn::Linear(64, d));
   imgGlobProj_ = register_module("img_glob_proj", nn::Linear(128, d));
+  noduleMap_ = register_module("nodule_map", nn::Conv3d(nn::Conv3dOptions(64, 1, 1)));
   imgPos_ = register_parameter("img_pos", torch::randn({1, 65, d}) * 0.02);
   missingImage_ = register_parameter("missing_image", torch::randn({1, 65, d}) * 0.02);
   tokEmb_ = register_module("tok_emb", nn::Embedding(cfg.vocabSize, d));
@@ -213,7 +214,11 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   const int d = cfg_.dModel;
   // ---- image ----
   torch::Tensor feat;
-  {
+  if (!b.imagePresent.any().item<bool>()) {
+    // No image in the batch (text only): skip the encoder; the tokens are replaced by `missing_image`.
+    feat = torch::zeros({B, 64, cfg_.gridSize / 8, cfg_.gridSize / 8, cfg_.gridSize / 8},
+                        b.tokens.options().dtype(torch::kFloat));
+  } else {
     CudaAutocast ac(o.autocastCuda && b.image.is_cuda());
     if (o.gradToLastImageBlock) {
       torch::Tensor h;
@@ -230,6 +235,7 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   feat = feat.to(torch::kFloat);
   if (o.gradToLastImageBlock && feat.requires_grad()) feat.retain_grad();
   out.imageFeatures = feat;
+  out.noduleMapLogits = noduleMap_->forward(feat).squeeze(1);
   auto pooled = torch::adaptive_max_pool3d(feat, {4, 4, 4});
   auto toks = imgTokProj_(std::get<0>(pooled).flatten(2).transpose(1, 2));  // [B,64,d]
   auto glob = imgGlobProj_(torch::cat({feat.amax(at::IntArrayRef{2, 3, 4}), feat.mean(at::IntArrayRef{2, 3, 4})}, 1)).unsqueeze(1);

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <thread>
 
@@ -92,8 +91,9 @@ int threadCount(int requested) {
 }
 
 // Applies 1-D weights along axis `ax` of a dims[0] x dims[1] x dims[2] array (axis 0 fastest).
-std::vector<float> passAlong(const std::vector<float>& in, std::array<int, 3>& dims, int ax,
-                             const std::vector<Row>& rows, int threads) {
+template <typename In>
+std::vector<float> passAlong(const In* in, std::array<int, 3>& dims, int ax, const std::vector<Row>& rows,
+                             int threads) {
   std::array<int, 3> od = dims;
   od[static_cast<std::size_t>(ax)] = static_cast<int>(rows.size());
   std::vector<float> out(static_cast<std::size_t>(od[0]) * od[1] * od[2]);
@@ -137,7 +137,7 @@ std::vector<float> resampleToGrid(const imaging::CtVolume& volume, const std::ar
   std::array<int, 3> dims = g.size;
   // First pass reads int16 directly: convert lazily by doing the first axis (c=0) from a float copy of
   // one slab at a time would save memory; a float copy of the whole volume is simpler and still fast.
-  std::vector<float> cur(volume.valuesHu().begin(), volume.valuesHu().end());
+  std::vector<float> cur;
   // Order of passes: the axis with the largest reduction first keeps the work small.
   std::array<int, 3> order{0, 1, 2};
   std::sort(order.begin(), order.end(), [&](int x, int y) {
@@ -146,12 +146,14 @@ std::vector<float> resampleToGrid(const imaging::CtVolume& volume, const std::ar
     return static_cast<double>(size[ax]) / g.size[static_cast<std::size_t>(x)] <
            static_cast<double>(size[ay]) / g.size[static_cast<std::size_t>(y)];
   });
+  bool first = true;
   for (int c : order) {
     const auto a = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(c)]);
     // LPS coordinate of volume index n along axis c (axis-aligned): origin[a] + sign*n*spacing[c].
     auto rows = axisWeights(g.size[static_cast<std::size_t>(c)], g.originLps[a], m.sign[a],
                             g.spacingMm[static_cast<std::size_t>(c)], size[a], originLps[a], spacingMm[a]);
-    cur = passAlong(cur, dims, c, rows, threads);
+    cur = first ? passAlong(volume.data(), dims, c, rows, threads) : passAlong(cur.data(), dims, c, rows, threads);
+    first = false;
   }
   // Now dims[c] = size[lpsOf[c]]; reorder so that LPS axis 0 is fastest.
   if (m.volAxis[0] == 0 && m.volAxis[1] == 1 && m.volAxis[2] == 2) return cur;
@@ -202,7 +204,8 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
   }
   const int threads = threadCount(opt.threads);
 
-  // ---- coarse lung mask -----------------------------------------------------------------------------
+  // ---- one resample onto the absolute LPS lattice (multiples of spacingMm) covering the volume ----
+  // Small and full-size scans of one patient then sample the same points, and the crop is a sub-block.
   std::array<double, 3> lo{}, hi{};
   for (int a = 0; a < 3; ++a) {
     const int c = m.volAxis[static_cast<std::size_t>(a)];
@@ -212,26 +215,33 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
     lo[static_cast<std::size_t>(a)] = std::min(e0, e1);
     hi[static_cast<std::size_t>(a)] = std::max(e0, e1);
   }
-  const double ms = opt.maskSpacingMm;
+  const double ms = opt.spacingMm;
   std::array<int, 3> md{};
-  for (int a = 0; a < 3; ++a)
-    md[static_cast<std::size_t>(a)] = std::max(3, static_cast<int>(std::floor((hi[static_cast<std::size_t>(a)] - lo[static_cast<std::size_t>(a)]) / ms)) + 1);
-  const auto coarse = resampleToGrid(volume, md, {ms, ms, ms}, lo, threads);
+  std::array<long, 3> first{};
+  std::array<double, 3> fovOrigin{};
+  for (std::size_t a = 0; a < 3; ++a) {
+    first[a] = static_cast<long>(std::ceil(lo[a] / ms - 1e-9));
+    const long last = static_cast<long>(std::floor(hi[a] / ms + 1e-9));
+    md[a] = static_cast<int>(std::max(3L, last - first[a] + 1));
+    fovOrigin[a] = static_cast<double>(first[a]) * ms;
+  }
+  const auto fov = resampleToGrid(volume, md, {ms, ms, ms}, fovOrigin, threads);
   const std::size_t nx = static_cast<std::size_t>(md[0]), ny = static_cast<std::size_t>(md[1]),
                     nz = static_cast<std::size_t>(md[2]);
   const std::size_t n = nx * ny * nz;
   // 0 = tissue, 1 = air candidate, 2 = outside air, 3+ = component label
   std::vector<int> lab(n, 0);
-  for (std::size_t v = 0; v < n; ++v) lab[v] = coarse[v] < opt.airThresholdHu ? 1 : 0;
+  for (std::size_t v = 0; v < n; ++v) lab[v] = fov[v] < opt.airThresholdHu ? 1 : 0;
   auto idx = [&](std::size_t i, std::size_t j, std::size_t k) { return i + nx * (j + ny * k); };
-  std::deque<std::size_t> q;
+  std::vector<std::size_t> q;
   auto flood = [&](std::size_t seed, int label) {
     std::size_t count = 0;
     lab[seed] = label;
+    q.clear();
     q.push_back(seed);
     while (!q.empty()) {
-      const std::size_t v = q.front();
-      q.pop_front();
+      const std::size_t v = q.back();
+      q.pop_back();
       ++count;
       const std::size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
       const std::size_t nb[6] = {i > 0 ? v - 1 : v, i + 1 < nx ? v + 1 : v, j > 0 ? v - nx : v,
@@ -275,25 +285,44 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
   std::array<double, 3> mn{1e9, 1e9, 1e9}, mx{-1e9, -1e9, -1e9};
   for (std::size_t k = 0; k < nz; ++k)
     for (std::size_t j = 0; j < ny; ++j)
-      for (std::size_t i = 0; i < nx; ++i)
-        if (keep[static_cast<std::size_t>(std::max(0, lab[idx(i, j, k)]))] && lab[idx(i, j, k)] >= 3) {
-          const double p[3] = {lo[0] + i * ms, lo[1] + j * ms, lo[2] + k * ms};
-          for (int a = 0; a < 3; ++a) {
-            sum[static_cast<std::size_t>(a)] += p[a];
-            mn[static_cast<std::size_t>(a)] = std::min(mn[static_cast<std::size_t>(a)], p[a]);
-            mx[static_cast<std::size_t>(a)] = std::max(mx[static_cast<std::size_t>(a)], p[a]);
-          }
+      for (std::size_t i = 0; i < nx; ++i) {
+        const int l = lab[idx(i, j, k)];
+        if (l < 3 || !keep[static_cast<std::size_t>(l)]) continue;
+        const double p[3] = {fovOrigin[0] + static_cast<double>(i) * ms, fovOrigin[1] + static_cast<double>(j) * ms,
+                             fovOrigin[2] + static_cast<double>(k) * ms};
+        for (std::size_t a = 0; a < 3; ++a) {
+          sum[a] += p[a];
+          mn[a] = std::min(mn[a], p[a]);
+          mx[a] = std::max(mx[a], p[a]);
         }
-  for (int a = 0; a < 3; ++a) out.lungCentroidLps[static_cast<std::size_t>(a)] = sum[static_cast<std::size_t>(a)] / lungVoxels;
+      }
+  for (std::size_t a = 0; a < 3; ++a) out.lungCentroidLps[a] = sum[a] / lungVoxels;
   out.lungMinLps = mn;
   out.lungMaxLps = mx;
 
-  // ---- model grid ------------------------------------------------------------------------------------
+  // ---- model grid: a gridSize^3 sub-block of the lattice centred on the lung centroid (air outside) ----
   const int G = opt.gridSize;
-  const double half = (G - 1) / 2.0 * opt.spacingMm;
-  for (int a = 0; a < 3; ++a)
-    out.originLps[static_cast<std::size_t>(a)] = out.lungCentroidLps[static_cast<std::size_t>(a)] - half;
-  out.values = resampleToGrid(volume, {G, G, G}, {opt.spacingMm, opt.spacingMm, opt.spacingMm}, out.originLps, threads);
+  std::array<long, 3> off{};  // lattice index (relative to the FOV grid) of model voxel 0
+  for (std::size_t a = 0; a < 3; ++a) {
+    const long centre = static_cast<long>(std::lround(out.lungCentroidLps[a] / ms));
+    off[a] = centre - G / 2 - first[a];
+    out.originLps[a] = static_cast<double>(centre - G / 2) * ms;
+  }
+  out.values.assign(static_cast<std::size_t>(G) * G * G, static_cast<float>(imaging::CtVolume::kAirHu));
+  for (int k = 0; k < G; ++k) {
+    const long sk = off[2] + k;
+    if (sk < 0 || sk >= static_cast<long>(nz)) continue;
+    for (int j = 0; j < G; ++j) {
+      const long sj = off[1] + j;
+      if (sj < 0 || sj >= static_cast<long>(ny)) continue;
+      for (int i = 0; i < G; ++i) {
+        const long si = off[0] + i;
+        if (si < 0 || si >= static_cast<long>(nx)) continue;
+        out.values[static_cast<std::size_t>(i) + static_cast<std::size_t>(G) * (static_cast<std::size_t>(j) + static_cast<std::size_t>(G) * static_cast<std::size_t>(k))] =
+            fov[static_cast<std::size_t>(si) + nx * (static_cast<std::size_t>(sj) + ny * static_cast<std::size_t>(sk))];
+      }
+    }
+  }
   const float lowHu = static_cast<float>(opt.windowLowHu), width = static_cast<float>(opt.windowHighHu - opt.windowLowHu);
   for (float& v : out.values) v = std::clamp(2.0f * (v - lowHu) / width - 1.0f, -1.0f, 1.0f);
   return finish("");

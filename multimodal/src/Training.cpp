@@ -34,6 +34,7 @@ struct CachedCase {
   internal::CaseTargets t;
   std::vector<std::string> notes;  // original first, then augmented variants
   std::vector<TextInput> texts;
+  std::vector<int64_t> noduleCells;  // flat k*256 + j*16 + i indices of nodule centres on the 16^3 map
 };
 
 double now() {
@@ -81,6 +82,7 @@ void fillText(detail::Batch& b, const std::vector<const TextInput*>& texts) {
 }
 
 struct TargetTensors {
+  torch::Tensor noduleMap;  // [B,4096]
   torch::Tensor soft, cancer, nodule, diamCm, type, lobe, spic, emph, count, age, female, fh, smoking, prior;
 };
 
@@ -109,6 +111,11 @@ TargetTensors targetsFor(const std::vector<CachedCase>& cases, const std::vector
   auto ft = [&](int k) { return torch::tensor(f[k]).to(dev); };
   auto lt = [&](int k) { return torch::tensor(l[k], torch::kLong).to(dev); };
   TargetTensors r;
+  auto map = torch::zeros({B, 4096});
+  auto* mp = map.data_ptr<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t cell : cases[static_cast<std::size_t>(idx[static_cast<std::size_t>(b)])].noduleCells) mp[b * 4096 + cell] = 1.f;
+  r.noduleMap = map.to(dev);
   r.soft = ft(0); r.cancer = ft(1); r.nodule = ft(2); r.diamCm = ft(3); r.spic = ft(4); r.emph = ft(5);
   r.age = ft(6); r.female = ft(7); r.fh = ft(8); r.prior = ft(9);
   r.type = lt(0); r.lobe = lt(1); r.count = lt(2); r.smoking = lt(3);
@@ -124,7 +131,7 @@ struct LossParts {
 };
 
 LossParts computeLoss(const detail::NetOutput& o, const TargetTensors& t, const torch::Tensor& imgW,
-                      const torch::Tensor& txtW) {
+                      const torch::Tensor& txtW, double balanceWeight) {
   auto none = F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone);
   auto ce = F::CrossEntropyFuncOptions().reduction(torch::kNone);
   LossParts L;
@@ -137,13 +144,20 @@ LossParts computeLoss(const detail::NetOutput& o, const TargetTensors& t, const 
             maskedMean(F::cross_entropy(o.typeLogits, t.type, ce), nodW) +
             maskedMean(F::cross_entropy(o.lobeLogits, t.lobe, ce), nodW) +
             maskedMean(F::binary_cross_entropy_with_logits(o.spiculationLogit, t.spic, none), nodW);
+  {
+    auto posWeight = torch::full({1}, 30.0, o.noduleMapLogits.options().dtype(torch::kFloat));
+    auto perCell = F::binary_cross_entropy_with_logits(
+        o.noduleMapLogits.reshape({o.noduleMapLogits.size(0), -1}).to(torch::kFloat), t.noduleMap,
+        F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone).pos_weight(posWeight));
+    L.image = L.image + 4.0 * maskedMean(perCell.mean(1), imgW);
+  }
   L.text = maskedMean((o.ageYears - t.age).abs() / 10.0, txtW) +
            maskedMean(F::binary_cross_entropy_with_logits(o.sexFemaleLogit, t.female, none), txtW) +
            maskedMean(F::binary_cross_entropy_with_logits(o.familyHistoryLogit, t.fh, none), txtW) +
            maskedMean(F::cross_entropy(o.smokingLogits, t.smoking, ce), txtW) +
            maskedMean(F::binary_cross_entropy_with_logits(o.priorCancerLogit, t.prior, none), txtW);
   L.balance = o.balanceLoss;
-  L.total = L.cancer + 0.5 * L.image + 0.5 * L.text + 0.01 * L.balance;
+  L.total = L.cancer + L.image + 0.5 * L.text + balanceWeight * L.balance;
   return L;
 }
 
@@ -169,8 +183,8 @@ TrainReport train(const TrainOptions& o) {
     const torch::Device dev = detail::chooseDevice(o.device);
     if (dev.is_cuda()) {
       torch::cuda::manual_seed_all(o.seed);
-      at::globalContext().setBenchmarkCuDNN(false);
-      at::globalContext().setDeterministicCuDNN(true);
+      // Seeded data order and initialisation; cuDNN may pick non-deterministic fast kernels (speed first).
+      at::globalContext().setBenchmarkCuDNN(true);
     }
     log(std::string("training on ") + (dev.is_cuda() ? "cuda" : "cpu") + ", LibTorch " + TORCH_VERSION);
     PreprocessOptions pre;
@@ -202,6 +216,16 @@ TrainReport train(const TrainOptions& o) {
             cc.ok = p.inScope;
             cc.reason = p.reason;
             if (p.inScope) {
+              const double cell = p.spacingMm * p.gridSize / 16.0;
+              for (const auto& c3 : cc.t.noduleCentersLps) {
+                int64_t ijk[3];
+                bool inside = true;
+                for (int a = 0; a < 3; ++a) {
+                  ijk[a] = static_cast<int64_t>(std::floor((c3[static_cast<std::size_t>(a)] - p.originLps[static_cast<std::size_t>(a)] + 0.5 * p.spacingMm) / cell));
+                  inside = inside && ijk[a] >= 0 && ijk[a] < 16;
+                }
+                if (inside) cc.noduleCells.push_back(ijk[2] * 256 + ijk[1] * 16 + ijk[0]);
+              }
               cc.image.resize(p.values.size());
               for (std::size_t v = 0; v < p.values.size(); ++v)
                 cc.image[v] = static_cast<std::uint8_t>(std::lround((p.values[v] + 1.0f) * 127.5f));
@@ -281,7 +305,7 @@ TrainReport train(const TrainOptions& o) {
     std::uniform_real_distribution<double> u(0, 1);
     const int B = o.batchSize;
     const int stepsPerEpoch = std::max(1, static_cast<int>(trainIdx.size()) / B);
-    const int totalSteps = o.maxSteps > 0 ? std::min(o.maxSteps, stepsPerEpoch * o.epochs) : stepsPerEpoch * o.epochs;
+    int totalSteps = o.maxSteps > 0 ? std::min(o.maxSteps, stepsPerEpoch * o.epochs) : stepsPerEpoch * o.epochs;
     const int warmup = std::max(1, std::min(stepsPerEpoch, totalSteps / 10));
     detail::ForwardOptions fo;
     fo.autocastCuda = o.mixedPrecision && dev.is_cuda();
@@ -308,7 +332,7 @@ TrainReport train(const TrainOptions& o) {
       auto idxT = torch::tensor(idx, torch::kLong).to(dev);
       auto img = detail::dequantizeImages(images.index_select(0, idxT)).unsqueeze(1);
       if (training) {
-        std::uniform_int_distribution<int> sh(-4, 4);
+        std::uniform_int_distribution<int> sh(-2, 2);
         img = torch::roll(img, {sh(rng), sh(rng), sh(rng)}, {2, 3, 4});
       }
       b.tokens = b.tokens.to(dev);
@@ -337,7 +361,7 @@ TrainReport train(const TrainOptions& o) {
         auto b = makeBatch(idx, false, iw, tw);
         auto out = net->forward(b, fo);
         auto tg = targetsFor(cases, idx, dev);
-        lossSum += computeLoss(out, tg, iw, tw).total.item<double>() * static_cast<double>(idx.size());
+        lossSum += computeLoss(out, tg, iw, tw, o.balanceWeight).total.item<double>() * static_cast<double>(idx.size());
         auto lc = out.cancerLogit.to(torch::kCPU).to(torch::kDouble);
         for (std::size_t k = 0; k < idx.size(); ++k) {
           logits.push_back(lc[static_cast<int64_t>(k)].item<double>());
@@ -372,7 +396,7 @@ TrainReport train(const TrainOptions& o) {
         torch::Tensor iw, tw;
         auto b = makeBatch(idx, true, iw, tw);
         auto out = net->forward(b, fo);
-        auto L = computeLoss(out, targetsFor(cases, idx, dev), iw, tw);
+        auto L = computeLoss(out, targetsFor(cases, idx, dev), iw, tw, o.balanceWeight);
         opt.zero_grad();
         L.total.backward();
         torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
@@ -384,6 +408,14 @@ TrainReport train(const TrainOptions& o) {
         sumI += L.image.item<double>();
         sumT += L.text.item<double>();
         sumB += L.balance.item<double>();
+      }
+      if (epoch == 1 && o.maxTrainSeconds > 0) {
+        const double perEpoch = now() - te;
+        const int fit = std::max(1, static_cast<int>(o.maxTrainSeconds / (perEpoch * 1.08)));
+        if (fit < o.epochs) {
+          totalSteps = std::min(totalSteps, fit * stepsPerEpoch);
+          log(fmt("time budget %.0f s at %.1f s per epoch: %.0f epochs", o.maxTrainSeconds, perEpoch, fit));
+        }
       }
       const double vloss = validate(vl, vlab, vor);
       log(fmt("epoch %.0f: loss %.4f (cancer %.4f image %.3f text %.3f balance %.3f)", epoch, sum / std::max(1, n),
@@ -412,7 +444,7 @@ TrainReport train(const TrainOptions& o) {
         {"train_seed", std::to_string(o.seed)},
         {"train_cases", std::to_string(rep.trainCases)},
         {"val_cases", std::to_string(rep.valCases)},
-        {"epochs", std::to_string(o.epochs)},
+        {"epochs", std::to_string(std::min(o.epochs, (step + stepsPerEpoch - 1) / stepsPerEpoch))},
         {"steps", std::to_string(step)},
         {"phantom_size", o.size},
         {"phantom_generator_version", std::to_string(phantom::kGeneratorVersion)},

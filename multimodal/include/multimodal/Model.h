@@ -29,7 +29,7 @@ inline constexpr const char* kModelVersion = "medseek-moe-1";
 
 struct ModelOptions {
   std::string device = "auto";  ///< "auto" (CUDA if available), "cpu", "cuda"
-  int cpuThreads = 0;           ///< 0: leave LibTorch's default
+  int cpuThreads = 0;           ///< CPU intra-op threads (process-wide); 0: all cores
   bool autocast = true;         ///< bf16 autocast on CUDA
   int maxBatch = 16;            ///< cases per forward pass in predict(vector)
 };

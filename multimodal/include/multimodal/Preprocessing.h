@@ -8,12 +8,14 @@
 ///   pre.values;      // gridSize^3 floats in [-1, 1], i (L) fastest, then j (P), then k (S)
 ///   pre.originLps;   // LPS centre of voxel (0,0,0); the grid is axis-aligned with spacingMm
 ///
-/// Steps: scope checks (slice thickness, z coverage, axis-aligned orientation) -> coarse (4 mm) resample
-/// -> lung mask (air < -400 HU inside the body: outside air flood-filled from the lateral faces, the
-/// largest components kept) -> crop grid centred on the lung centroid -> anti-aliased resample (tent
-/// filter of width max(input, output spacing), separable) -> lung window [-1350, 150] HU to [-1, 1].
-/// Because every step works in millimetres, a full-size and a small phantom of the same case give
-/// nearly the same tensor. Limitations: oblique (non axis-aligned) volumes are out of scope.
+/// Steps: scope checks (slice thickness, z coverage, axis-aligned orientation) -> one anti-aliased
+/// resample (separable tent filter of width max(input, output spacing), int16 read directly) of the
+/// whole volume onto the absolute LPS lattice of multiples of 2.5 mm -> lung mask on that lattice
+/// (air < -400 HU inside the body: outside air flood-filled from the lateral faces, the one or two
+/// largest components kept) -> the 128^3 sub-block centred on the lung centroid (air outside the scan)
+/// -> lung window [-1350, 150] HU to [-1, 1]. Because every step works in millimetres on a lattice fixed
+/// in patient space, a full-size and a small phantom of the same case give nearly the same tensor.
+/// Limitations: oblique (non axis-aligned) volumes are out of scope.
 #include <array>
 #include <string>
 #include <vector>
@@ -25,7 +27,6 @@ namespace multimodal {
 struct PreprocessOptions {
   int gridSize = 128;              ///< voxels per side of the model grid
   double spacingMm = 2.5;          ///< isotropic model grid spacing
-  double maskSpacingMm = 4.0;      ///< grid of the lung-mask pass
   double airThresholdHu = -400;    ///< lung/air threshold
   double windowLowHu = -1350, windowHighHu = 150;  ///< lung window W1500/L-600
   double maxSliceSpacingMm = 3.0;  ///< thicker slices: out of scope

@@ -37,6 +37,8 @@ struct TrainOptions {
   std::string checkpointDir;   ///< checkpoints every checkpointEvery epochs (optional)
   int checkpointEvery = 10;
   int maxSteps = 0;            ///< stop after this many optimiser steps (0: no limit; smoke tests)
+  double maxTrainSeconds = 0;  ///< wall-clock budget of the epochs (0: none); the schedule shrinks to fit
+  double balanceWeight = 0.05; ///< weight of the load-balancing loss
   std::string command;         ///< recorded in the weights metadata
   std::function<void(const std::string&)> log;
 };

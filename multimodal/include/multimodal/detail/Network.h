@@ -10,7 +10,8 @@
 ///   auto g = torch::autograd::grad({out.cancerLogit.sum()}, {out.imageFeatures})[0];
 ///
 /// Image branch: 3-D conv encoder (stem 128^3 -> 64^3 -> 32^3 -> 16^3, last block = `block3`,
-/// output `imageFeatures` [B,64,16,16,16]) -> 64 max-pooled tokens (4x4x4) + 1 global token.
+/// output `imageFeatures` [B,64,16,16,16]) -> 64 max-pooled tokens (4x4x4) + 1 global token, and a
+/// 1x1x1 nodule-centre map on the 16^3 cells (dense supervision; also a localisation for findings).
 /// Text branch: token + position + numeric-value embedding, pre-LN transformer encoder ([CLS] first).
 /// Fusion: text attends to image tokens and image to text; a per-case softmax gate (image, text share)
 /// mixes the two pooled vectors; then a top-2 noisy-gated mixture of 8 experts (or a dense FFN of equal
@@ -40,7 +41,7 @@ struct NetConfig {
 
 /// One batch of model inputs (all on the model's device).
 struct Batch {
-  torch::Tensor image;         ///< [B,1,G,G,G] float in [-1,1] (zeros where absent)
+  torch::Tensor image;         ///< [B,1,G,G,G] float in [-1,1] (zeros where absent; may be [B,1,1,1,1] when no case has one)
   torch::Tensor imagePresent;  ///< [B] bool
   torch::Tensor tokens;        ///< [B,T] int64, [CLS] first, [PAD] after the end
   torch::Tensor tokenValid;    ///< [B,T] bool
@@ -69,6 +70,7 @@ struct NetOutput {
   torch::Tensor topWeights;       ///< [B,2] sum to 1
   torch::Tensor balanceLoss;      ///< scalar (1 when balanced)
   torch::Tensor droppedFraction;  ///< scalar: share of routing slots dropped by the capacity limit
+  torch::Tensor noduleMapLogits;  ///< [B,16,16,16] per-cell "a nodule centre lies here" (k, j, i order)
   // image aux
   torch::Tensor noduleLogit, diameterCm, typeLogits, lobeLogits, spiculationLogit, emphysemaLogit, countLogits;
   // note aux
@@ -109,6 +111,7 @@ class MedSeekNetImpl : public torch::nn::Module {
   NetConfig cfg_;
   torch::nn::Sequential stem_{nullptr}, block1_{nullptr}, block2_{nullptr}, block3_{nullptr};
   torch::nn::Linear imgTokProj_{nullptr}, imgGlobProj_{nullptr};
+  torch::nn::Conv3d noduleMap_{nullptr};
   torch::Tensor imgPos_, missingImage_, textPos_;
   torch::nn::Embedding tokEmb_{nullptr};
   torch::nn::Linear numProj_{nullptr};
