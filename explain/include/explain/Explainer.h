@@ -1,0 +1,87 @@
+#pragma once
+/// Explainer: runs the model once with gradients to the image encoder's last block and to the note's
+/// token embeddings, and turns that into a checkable Explanation (Grad-CAM on the CT grid, culprit
+/// findings measured on the CT, note attributions, routing summary, Lung-RADS, Brock, narrative).
+/// No torch in this header (pimpl).
+///
+///   auto model = multimodal::Model::load(multimodal::Model::defaultPath());
+///   explain::ExplainOptions opt;  opt.language = "zh";
+///   explain::Explainer ex(model, opt);
+///   explain::Explanation e = ex.explain(&ct, noteUtf8);   // ct may be nullptr (note only), note may be ""
+///
+/// Cost: one forward of the trunk without gradients + the last block and the heads with gradients +
+/// a backward to the last block's output only (no parameter gradients). Limitations: the CAM is as
+/// coarse as the last block (16^3 cells over the 320 mm model grid).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "explain/Explanation.h"
+#include "imaging/CtVolume.h"
+#include "multimodal/Preprocessing.h"
+
+namespace multimodal {
+class Model;
+}
+
+namespace explain {
+
+struct ExplainOptions {
+  bool gradCamPlusPlus = false;    ///< Grad-CAM++ weights instead of Grad-CAM's mean gradients
+  bool heatmapOnCtGrid = true;     ///< false: keep only the feature-grid CAM (faster, e.g. for batch)
+  double camThreshold = 0.5;       ///< CAM components are regions >= threshold * max
+  int maxFindings = 3;
+  int integratedGradientSteps = 0; ///< 0: gradient x input (shares the CAM pass); > 0: IG on the embeddings
+  std::string language = "en";     ///< narrative: "en" | "zh"
+  std::string expertStatsPath;     ///< empty: <weights dir>/expert_stats.json when present
+  int threads = 0;                 ///< CPU threads for mapping/measuring; 0 = hardware concurrency
+};
+
+/// Intermediate results usable by faithfulness checks (no torch).
+struct RawExplanation {
+  double logit = 0, probability = 0;
+  std::vector<float> camCells;  ///< cells^3, un-normalised, relu'ed
+  int cells = 0;
+};
+
+class Explainer {
+ public:
+  /// The model must outlive the Explainer.
+  explicit Explainer(multimodal::Model& model, ExplainOptions options = {});
+  ~Explainer();
+  Explainer(Explainer&&) noexcept;
+  Explainer& operator=(Explainer&&) noexcept;
+
+  /// Throws ExplainError when neither image nor note is given.
+  Explanation explain(const imaging::CtVolume* volume, const std::string& note);
+  /// Same, on an already preprocessed volume (the CT is still needed for mapping and measuring).
+  Explanation explain(const imaging::CtVolume* volume, const multimodal::PreprocessedVolume* pre,
+                      const std::string& note);
+
+  /// Only the score and the feature-grid CAM (for sanity checks); randomisedWeights: a freshly
+  /// initialised network of the same architecture (seeded) replaces the trained one.
+  RawExplanation camOnly(const multimodal::PreprocessedVolume& pre, const std::string& note,
+                         bool randomisedWeights = false, unsigned seed = 1);
+  /// Calibrated probability only (no gradients), e.g. after an edit of the image.
+  double score(const multimodal::PreprocessedVolume& pre, const std::string& note);
+
+  /// Seconds of one plain forward pass (no gradients) and of the Grad-CAM pass on this input.
+  std::pair<double, double> timeForwardVersusCam(const multimodal::PreprocessedVolume& pre, const std::string& note,
+                                                 int repeats = 3);
+
+  const ExplainOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ExplainOptions options_;
+};
+
+}  // namespace explain
+
+namespace explain {
+/// Writes a randomly initialised network of the default architecture (seeded), with a vocabulary learned
+/// from `notes`, to `path` (.msw). For the weight-randomisation sanity check and for tests that need a
+/// model without trained weights. Throws ExplainError.
+void writeRandomModel(const std::string& path, const std::vector<std::string>& notes, unsigned seed = 1);
+}  // namespace explain

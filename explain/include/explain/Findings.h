@@ -1,0 +1,54 @@
+#pragma once
+/// Findings: torch-free steps that turn a feature-grid CAM into findings on the CT (used by Explainer,
+/// exposed for tests): CAM -> CT grid, CAM components, nodule measurement on the CT, lobe from position.
+///
+///   auto hm = explain::camToCtGrid(cells, 16, 20.0, originLps, ct.geometry());
+///   auto comps = explain::camComponents(cellsNormalised, 16, 20.0, originLps, 0.5);
+///   auto f = explain::measureNoduleNear(ct, comps[0], hm);   // region growing on the CT
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "explain/Explanation.h"
+#include "imaging/CtVolume.h"
+
+namespace explain {
+
+/// Trilinear resampling of a cells^3 grid (i fastest, cell (0,0,0) centred at originLps, axis-aligned
+/// LPS with spacing cellMm) onto every voxel of `ct` (axis-aligned, any axis flips). Outside the cell
+/// grid's hull values are clamped to the nearest cell. Throws ExplainError for an oblique CT.
+std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, double cellMm,
+                               const std::array<double, 3>& originLps, const imaging::VolumeGeometry& ct,
+                               int threads = 0);
+
+/// A connected region (26-neighbourhood) of the cell grid with value >= threshold * max.
+struct CamComponent {
+  double peak = 0;                    ///< normalised 0..1
+  std::array<double, 3> peakLps{};
+  std::array<double, 3> minLps{}, maxLps{};  ///< bounding box of the cells (cell centres +- half a cell)
+  int cellsCount = 0;
+  double volumeMl = 0;
+};
+std::vector<CamComponent> camComponents(const std::vector<float>& cellValues01, int cells, double cellMm,
+                                        const std::array<double, 3>& originLps, double threshold);
+
+/// Measures the most nodule-like structure of the CT inside the component's box (plus a margin):
+/// connected regions > -750 HU (GGO included), not touching the box, scored by compactness and CAM;
+/// type from the share of voxels > -300 HU; diameter = mean of the long and short axis (second moments)
+/// on the axial slice of largest area, at -400 HU (solid) / -725 HU (sub-solid). camOnCt may be empty.
+Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& component,
+                          const std::vector<float>& camOnCt, double marginMm = 12.0);
+
+/// Lobe from an LPS position: fissure planes of the phantom's reference chest (phantom::ChestAnatomy
+/// defaults), after moving this scan's lung centroid (4 mm lung mask of preprocessing, which includes
+/// the trachea) onto the reference chest's. Returns {lobe, distance to the nearest fissure (mm)}.
+/// Limitation: a geometric rule (no fissure detection); near a fissure the lobe is uncertain.
+std::pair<std::string, double> lobeFromPosition(const std::array<double, 3>& lps,
+                                                const std::array<double, 3>& lungCentroidLps);
+std::string lobeRuleDescription();
+
+/// Spearman rank correlation of two equally long vectors (ties get mean ranks).
+double spearman(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace explain

@@ -1,0 +1,517 @@
+#include "explain/Findings.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <numeric>
+#include <thread>
+
+#include "explain/ExplainError.h"
+#include "phantom/ChestAnatomy.h"
+
+namespace explain {
+namespace {
+
+int threadCount(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, std::min(8, static_cast<int>(std::thread::hardware_concurrency())));
+}
+
+void parallelFor(int n, int threads, const std::function<void(int, int)>& fn) {
+  threads = std::max(1, std::min(threads, n));
+  if (threads == 1) {
+    fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back([&fn, n, t, threads] { fn(n * t / threads, n * (t + 1) / threads); });
+  for (auto& th : pool) th.join();
+}
+
+// For an axis-aligned geometry: LPS axis of each volume axis and its sign.
+struct AxisMap {
+  std::array<int, 3> lpsAxis{};
+  std::array<double, 3> sign{};
+};
+
+AxisMap axisMap(const imaging::VolumeGeometry& g) {
+  AxisMap m;
+  std::array<bool, 3> used{};
+  for (int c = 0; c < 3; ++c) {
+    int best = -1;
+    for (int a = 0; a < 3; ++a)
+      if (std::abs(g.directionLps[static_cast<std::size_t>(a * 3 + c)]) > 0.995) best = a;
+    if (best < 0 || used[static_cast<std::size_t>(best)])
+      throw ExplainError("the CT is oblique (not axis-aligned): the heatmap cannot be mapped onto it");
+    used[static_cast<std::size_t>(best)] = true;
+    m.lpsAxis[static_cast<std::size_t>(c)] = best;
+    m.sign[static_cast<std::size_t>(c)] = g.directionLps[static_cast<std::size_t>(best * 3 + c)] > 0 ? 1 : -1;
+  }
+  return m;
+}
+
+struct Tap {
+  int i0, i1;
+  float w1;
+};
+
+}  // namespace
+
+std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, double cellMm,
+                               const std::array<double, 3>& originLps, const imaging::VolumeGeometry& g,
+                               int threads) {
+  if (cells <= 0 || cellValues.size() != static_cast<std::size_t>(cells) * cells * cells)
+    throw ExplainError("CAM grid has the wrong size");
+  const AxisMap m = axisMap(g);
+  // Per volume axis c: the taps along the cell axis it maps to.
+  std::array<std::vector<Tap>, 3> taps;
+  for (int c = 0; c < 3; ++c) {
+    const int a = m.lpsAxis[static_cast<std::size_t>(c)];
+    auto& t = taps[static_cast<std::size_t>(c)];
+    t.resize(static_cast<std::size_t>(g.size[static_cast<std::size_t>(c)]));
+    for (int n = 0; n < g.size[static_cast<std::size_t>(c)]; ++n) {
+      const double lps = g.originLps[static_cast<std::size_t>(a)] +
+                         m.sign[static_cast<std::size_t>(c)] * n * g.spacingMm[static_cast<std::size_t>(c)];
+      double f = (lps - originLps[static_cast<std::size_t>(a)]) / cellMm;
+      f = std::clamp(f, 0.0, static_cast<double>(cells - 1));
+      const int i0 = std::min(cells - 1, static_cast<int>(std::floor(f)));
+      const int i1 = std::min(cells - 1, i0 + 1);
+      t[static_cast<std::size_t>(n)] = {i0, i1, static_cast<float>(f - i0)};
+    }
+  }
+  // Cell strides by LPS axis.
+  const std::size_t cs[3] = {1, static_cast<std::size_t>(cells), static_cast<std::size_t>(cells) * cells};
+  std::array<std::size_t, 3> stride{};
+  for (int c = 0; c < 3; ++c) stride[static_cast<std::size_t>(c)] = cs[m.lpsAxis[static_cast<std::size_t>(c)]];
+  const std::size_t nx = static_cast<std::size_t>(g.size[0]), ny = static_cast<std::size_t>(g.size[1]);
+  std::vector<float> out(g.voxelCount());
+  parallelFor(g.size[2], threadCount(threads), [&](int kb, int ke) {
+    std::vector<float> plane(static_cast<std::size_t>(cells) * cells);  // cells over (axis0, axis1) at this k
+    for (int k = kb; k < ke; ++k) {
+      const Tap tk = taps[2][static_cast<std::size_t>(k)];
+      // Interpolate along the k axis first: a cells x cells plane indexed by (cell along axis0, axis1).
+      for (int b = 0; b < cells; ++b)
+        for (int a = 0; a < cells; ++a) {
+          const std::size_t base = a * stride[0] + b * stride[1];
+          plane[static_cast<std::size_t>(a) + static_cast<std::size_t>(cells) * b] =
+              (1 - tk.w1) * cellValues[base + tk.i0 * stride[2]] + tk.w1 * cellValues[base + tk.i1 * stride[2]];
+        }
+      for (std::size_t j = 0; j < ny; ++j) {
+        const Tap tj = taps[1][j];
+        const float* r0 = &plane[static_cast<std::size_t>(cells) * tj.i0];
+        const float* r1 = &plane[static_cast<std::size_t>(cells) * tj.i1];
+        float* o = &out[nx * (j + ny * static_cast<std::size_t>(k))];
+        for (std::size_t i = 0; i < nx; ++i) {
+          const Tap ti = taps[0][i];
+          const float v0 = (1 - ti.w1) * r0[ti.i0] + ti.w1 * r0[ti.i1];
+          const float v1 = (1 - ti.w1) * r1[ti.i0] + ti.w1 * r1[ti.i1];
+          o[i] = (1 - tj.w1) * v0 + tj.w1 * v1;
+        }
+      }
+    }
+  });
+  return out;
+}
+
+std::vector<CamComponent> camComponents(const std::vector<float>& v, int n, double cellMm,
+                                        const std::array<double, 3>& originLps, double threshold) {
+  std::vector<CamComponent> out;
+  if (v.empty()) return out;
+  const float mx = *std::max_element(v.begin(), v.end());
+  if (!(mx > 0)) return out;
+  const float thr = static_cast<float>(threshold) * mx;
+  std::vector<int> lab(v.size(), 0);
+  auto lps = [&](int i, int j, int k) {
+    return std::array<double, 3>{originLps[0] + i * cellMm, originLps[1] + j * cellMm, originLps[2] + k * cellMm};
+  };
+  int next = 1;
+  std::deque<int> q;
+  for (int s = 0; s < static_cast<int>(v.size()); ++s) {
+    if (lab[static_cast<std::size_t>(s)] || v[static_cast<std::size_t>(s)] < thr) continue;
+    CamComponent c;
+    c.minLps = {1e9, 1e9, 1e9};
+    c.maxLps = {-1e9, -1e9, -1e9};
+    lab[static_cast<std::size_t>(s)] = next;
+    q.push_back(s);
+    while (!q.empty()) {
+      const int p = q.front();
+      q.pop_front();
+      const int i = p % n, j = (p / n) % n, k = p / (n * n);
+      ++c.cellsCount;
+      const auto x = lps(i, j, k);
+      if (v[static_cast<std::size_t>(p)] / mx > c.peak) {
+        c.peak = v[static_cast<std::size_t>(p)] / mx;
+        c.peakLps = x;
+      }
+      for (int a = 0; a < 3; ++a) {
+        c.minLps[static_cast<std::size_t>(a)] = std::min(c.minLps[static_cast<std::size_t>(a)], x[static_cast<std::size_t>(a)] - cellMm / 2);
+        c.maxLps[static_cast<std::size_t>(a)] = std::max(c.maxLps[static_cast<std::size_t>(a)], x[static_cast<std::size_t>(a)] + cellMm / 2);
+      }
+      for (int dk = -1; dk <= 1; ++dk)
+        for (int dj = -1; dj <= 1; ++dj)
+          for (int di = -1; di <= 1; ++di) {
+            const int ii = i + di, jj = j + dj, kk = k + dk;
+            if (ii < 0 || jj < 0 || kk < 0 || ii >= n || jj >= n || kk >= n) continue;
+            const int w = ii + n * (jj + n * kk);
+            if (lab[static_cast<std::size_t>(w)] || v[static_cast<std::size_t>(w)] < thr) continue;
+            lab[static_cast<std::size_t>(w)] = next;
+            q.push_back(w);
+          }
+    }
+    c.volumeMl = c.cellsCount * cellMm * cellMm * cellMm / 1000.0;
+    out.push_back(c);
+    ++next;
+  }
+  std::sort(out.begin(), out.end(), [](const CamComponent& a, const CamComponent& b) { return a.peak > b.peak; });
+  return out;
+}
+
+Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp, const std::vector<float>& cam,
+                          double marginMm) {
+  Finding f;
+  f.camPeak = comp.peak;
+  f.camPeakLps = comp.peakLps;
+  f.camRegionMl = comp.volumeMl;
+  f.centerLps = comp.peakLps;
+  const auto& g = ct.geometry();
+  const AxisMap m = axisMap(g);
+  // ROI in voxel indices: the component's box plus the margin, at most 90 mm around the peak.
+  std::array<int, 3> lo{}, hi{};
+  for (int c = 0; c < 3; ++c) {
+    const int a = m.lpsAxis[static_cast<std::size_t>(c)];
+    double l = std::max(comp.minLps[static_cast<std::size_t>(a)] - marginMm, comp.peakLps[static_cast<std::size_t>(a)] - 45.0);
+    double h = std::min(comp.maxLps[static_cast<std::size_t>(a)] + marginMm, comp.peakLps[static_cast<std::size_t>(a)] + 45.0);
+    const double o = g.originLps[static_cast<std::size_t>(a)], s = m.sign[static_cast<std::size_t>(c)] * g.spacingMm[static_cast<std::size_t>(c)];
+    double n0 = (l - o) / s, n1 = (h - o) / s;
+    if (n0 > n1) std::swap(n0, n1);
+    lo[static_cast<std::size_t>(c)] = std::clamp(static_cast<int>(std::floor(n0)), 0, g.size[static_cast<std::size_t>(c)] - 1);
+    hi[static_cast<std::size_t>(c)] = std::clamp(static_cast<int>(std::ceil(n1)), 0, g.size[static_cast<std::size_t>(c)] - 1);
+  }
+  const int rx = hi[0] - lo[0] + 1, ry = hi[1] - lo[1] + 1, rz = hi[2] - lo[2] + 1;
+  const std::size_t rn = static_cast<std::size_t>(rx) * ry * rz;
+  auto roiIndex = [&](int i, int j, int k) { return static_cast<std::size_t>(i) + static_cast<std::size_t>(rx) * (j + static_cast<std::size_t>(ry) * k); };
+  auto ctAt = [&](int i, int j, int k) { return ct.at(lo[0] + i, lo[1] + j, lo[2] + k); };
+  std::vector<int> lab(rn, 0);
+  for (int k = 0; k < rz; ++k)
+    for (int j = 0; j < ry; ++j)
+      for (int i = 0; i < rx; ++i) lab[roiIndex(i, j, k)] = ctAt(i, j, k) > -750 ? -1 : 0;
+  const double voxMl = g.spacingMm[0] * g.spacingMm[1] * g.spacingMm[2] / 1000.0;
+  struct Cand {
+    int label = 0;
+    std::size_t count = 0;
+    bool touches = false;
+    std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
+    double camSum = 0;
+  };
+  std::vector<Cand> cands;
+  std::deque<std::size_t> q;
+  int next = 1;
+  for (std::size_t s = 0; s < rn; ++s) {
+    if (lab[s] != -1) continue;
+    Cand c;
+    c.label = next;
+    lab[s] = next;
+    q.push_back(s);
+    while (!q.empty()) {
+      const std::size_t p = q.front();
+      q.pop_front();
+      const int i = static_cast<int>(p % rx), j = static_cast<int>((p / rx) % ry), k = static_cast<int>(p / (static_cast<std::size_t>(rx) * ry));
+      ++c.count;
+      const int idx[3] = {i, j, k};
+      for (int a = 0; a < 3; ++a) {
+        c.mn[static_cast<std::size_t>(a)] = std::min(c.mn[static_cast<std::size_t>(a)], idx[a]);
+        c.mx[static_cast<std::size_t>(a)] = std::max(c.mx[static_cast<std::size_t>(a)], idx[a]);
+      }
+      if (i == 0 || j == 0 || k == 0 || i == rx - 1 || j == ry - 1 || k == rz - 1) c.touches = true;
+      if (!cam.empty()) c.camSum += cam[ct.index(lo[0] + i, lo[1] + j, lo[2] + k)];
+      const int nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
+      for (const auto& d : nb) {
+        const int ii = i + d[0], jj = j + d[1], kk = k + d[2];
+        if (ii < 0 || jj < 0 || kk < 0 || ii >= rx || jj >= ry || kk >= rz) continue;
+        const std::size_t w = roiIndex(ii, jj, kk);
+        if (lab[w] != -1) continue;
+        lab[w] = next;
+        q.push_back(w);
+      }
+    }
+    cands.push_back(c);
+    ++next;
+  }
+  // Score: compact (volume vs. the ball of its largest extent), of nodule size, not touching the ROI.
+  auto scoreOf = [&](std::size_t count, const std::array<int, 3>& mn, const std::array<int, 3>& mx, double camSum) {
+    const double vol = count * voxMl;
+    const double eqD = std::cbrt(6.0 * vol * 1000.0 / M_PI);
+    if (eqD < 3.0 || eqD > 40.0) return 0.0;
+    double ext = 0;
+    for (int a = 0; a < 3; ++a)
+      ext = std::max(ext, (mx[static_cast<std::size_t>(a)] - mn[static_cast<std::size_t>(a)] + 1) * g.spacingMm[static_cast<std::size_t>(a)]);
+    const double compact = vol * 1000.0 / (M_PI / 6.0 * ext * ext * ext);
+    if (compact < 0.12) return 0.0;
+    const double camMean = cam.empty() ? 1.0 : camSum / static_cast<double>(count);
+    // Larger compact structures win over small compact pieces (vessel stubs, partial volume blobs).
+    const double size = eqD < 6.0 ? eqD / 6.0 : 1.0 + 0.5 * std::log(eqD / 6.0);
+    return (0.05 + camMean) * std::sqrt(compact) * size;
+  };
+  std::vector<std::uint8_t> sel(rn, 0);
+  std::array<int, 3> selMn{}, selMx{};
+  std::size_t selCount = 0;
+  double bestScore = 0;
+  const Cand* bestA = nullptr;
+  for (const auto& c : cands) {
+    if (c.touches) continue;
+    const double sc = scoreOf(c.count, c.mn, c.mx, c.camSum);
+    if (sc > bestScore) {
+      bestScore = sc;
+      bestA = &c;
+    }
+  }
+  if (bestA) {
+    for (std::size_t v = 0; v < rn; ++v) sel[v] = lab[v] == bestA->label;
+    selMn = bestA->mn;
+    selMx = bestA->mx;
+    selCount = bestA->count;
+  }
+  // Second pass: erode the > -750 HU mask by a ~2 mm box (detaches vessels and the pleura from a nodule),
+  // label, and grow each compact candidate back into the mask by the same box.
+  {
+    std::array<int, 3> hw{};
+    for (int a = 0; a < 3; ++a) hw[static_cast<std::size_t>(a)] = std::max(1, static_cast<int>(std::lround(2.0 / g.spacingMm[static_cast<std::size_t>(a)])));
+    const int dims[3] = {rx, ry, rz};
+    const std::size_t strides[3] = {1, static_cast<std::size_t>(rx), static_cast<std::size_t>(rx) * ry};
+    std::array<int, 3> hwD{hw[0] + 1, hw[1] + 1, hw[2] + 1};
+    auto filter = [&](std::vector<std::uint8_t> m, bool erode) {
+      for (int a = 0; a < 3; ++a) {
+        std::vector<std::uint8_t> out(rn);
+        const int w = (erode ? hw : hwD)[static_cast<std::size_t>(a)];
+        for (std::size_t v = 0; v < rn; ++v) {
+          const int c = static_cast<int>((v / strides[a]) % static_cast<std::size_t>(dims[a]));
+          std::uint8_t r = erode ? 1 : 0;
+          for (int d = -w; d <= w; ++d) {
+            const int cc = c + d;
+            const std::uint8_t x = (cc < 0 || cc >= dims[a]) ? 0 : m[v + static_cast<std::size_t>(static_cast<long>(d) * static_cast<long>(strides[a]))];
+            if (erode ? !x : x) {
+              r = erode ? 0 : 1;
+              break;
+            }
+          }
+          out[v] = r;
+        }
+        m.swap(out);
+      }
+      return m;
+    };
+    std::vector<std::uint8_t> mask(rn);
+    for (std::size_t v = 0; v < rn; ++v) mask[v] = lab[v] != 0;
+    auto er = filter(mask, true);
+    std::vector<int> el(rn, 0);
+    int nextE = 1;
+    for (std::size_t s0 = 0; s0 < rn; ++s0) {
+      if (!er[s0] || el[s0]) continue;
+      std::vector<std::size_t> comp;
+      bool touches = false;
+      el[s0] = nextE;
+      q.push_back(s0);
+      while (!q.empty()) {
+        const std::size_t p = q.front();
+        q.pop_front();
+        comp.push_back(p);
+        const int i = static_cast<int>(p % rx), j = static_cast<int>((p / rx) % ry), k = static_cast<int>(p / (static_cast<std::size_t>(rx) * ry));
+        if (i <= hw[0] || j <= hw[1] || k <= hw[2] || i >= rx - 1 - hw[0] || j >= ry - 1 - hw[1] || k >= rz - 1 - hw[2]) touches = true;
+        const int nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
+        for (const auto& d : nb) {
+          const int ii = i + d[0], jj = j + d[1], kk = k + d[2];
+          if (ii < 0 || jj < 0 || kk < 0 || ii >= rx || jj >= ry || kk >= rz) continue;
+          const std::size_t w = roiIndex(ii, jj, kk);
+          if (!er[w] || el[w]) continue;
+          el[w] = nextE;
+          q.push_back(w);
+        }
+      }
+      ++nextE;
+      if (touches || comp.size() < 2) continue;
+      // Reconstruct: dilate the eroded component by the box, within the original mask.
+      std::vector<std::uint8_t> seed(rn, 0);
+      for (auto v : comp) seed[v] = 1;
+      auto dil = filter(seed, false);
+      std::size_t cnt = 0;
+      std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
+      double camSum = 0;
+      for (std::size_t v = 0; v < rn; ++v) {
+        dil[v] = dil[v] && mask[v];
+        if (!dil[v]) continue;
+        ++cnt;
+        const int idx[3] = {static_cast<int>(v % rx), static_cast<int>((v / rx) % ry), static_cast<int>(v / (static_cast<std::size_t>(rx) * ry))};
+        for (int a = 0; a < 3; ++a) {
+          mn[static_cast<std::size_t>(a)] = std::min(mn[static_cast<std::size_t>(a)], idx[a]);
+          mx[static_cast<std::size_t>(a)] = std::max(mx[static_cast<std::size_t>(a)], idx[a]);
+        }
+        if (!cam.empty()) camSum += cam[ct.index(lo[0] + idx[0], lo[1] + idx[1], lo[2] + idx[2])];
+      }
+      const double sc = 0.9 * scoreOf(cnt, mn, mx, camSum);  // the plain components are preferred
+      if (sc > bestScore) {
+        bestScore = sc;
+        sel = std::move(dil);
+        selMn = mn;
+        selMx = mx;
+        selCount = cnt;
+      }
+    }
+  }
+  const bool found = selCount > 0;
+  auto lpsOf = [&](double i, double j, double k) { return g.lpsFromIjk({lo[0] + i, lo[1] + j, lo[2] + k}); };
+  if (!found) {
+    // Not measured: report the CAM region's slice range.
+    double kMin = 1e9, kMax = -1e9;
+    for (double z : {comp.minLps[2], comp.maxLps[2]}) {
+      const auto ijk = g.ijkFromLps({comp.peakLps[0], comp.peakLps[1], z});
+      kMin = std::min(kMin, ijk[2]);
+      kMax = std::max(kMax, ijk[2]);
+    }
+    f.sliceFirst = std::clamp(static_cast<int>(std::round(kMin)), 0, g.size[2] - 1);
+    f.sliceLast = std::clamp(static_cast<int>(std::round(kMax)), 0, g.size[2] - 1);
+    return f;
+  }
+  // Voxel statistics of the chosen component.
+  double sx = 0, sy = 0, sz = 0, huSum = 0, camIn = 0;
+  std::size_t solid = 0;
+  for (int k = selMn[2]; k <= selMx[2]; ++k)
+    for (int j = selMn[1]; j <= selMx[1]; ++j)
+      for (int i = selMn[0]; i <= selMx[0]; ++i) {
+        if (!sel[roiIndex(i, j, k)]) continue;
+        sx += i;
+        sy += j;
+        sz += k;
+        const int hu = ctAt(i, j, k);
+        huSum += hu;
+        if (hu > -300) ++solid;
+        if (!cam.empty()) camIn += cam[ct.index(lo[0] + i, lo[1] + j, lo[2] + k)];
+      }
+  const double cnt = static_cast<double>(selCount);
+  f.measured = true;
+  f.centerLps = lpsOf(sx / cnt, sy / cnt, sz / cnt);
+  f.meanHu = huSum / cnt;
+  f.volumeMl = cnt * voxMl;
+  f.solidFraction = solid / cnt;
+  f.camInsideNodule = cam.empty() ? 0 : camIn / cnt;
+  // Diameters at a type-dependent threshold on the axial plane of largest area (second moments).
+  auto axesAt = [&](int threshold, double& longAx, double& shortAx) {
+    longAx = shortAx = 0;
+    double bestArea = 0;
+    for (int k = selMn[2]; k <= selMx[2]; ++k) {
+      double n = 0, mx_ = 0, my = 0, sxx = 0, syy = 0, sxy = 0;
+      for (int j = selMn[1]; j <= selMx[1]; ++j)
+        for (int i = selMn[0]; i <= selMx[0]; ++i) {
+          if (!sel[roiIndex(i, j, k)] || ctAt(i, j, k) <= threshold) continue;
+          const double x = i * g.spacingMm[0], y = j * g.spacingMm[1];
+          n += 1;
+          mx_ += x;
+          my += y;
+          sxx += x * x;
+          syy += y * y;
+          sxy += x * y;
+        }
+      const double area = n * g.spacingMm[0] * g.spacingMm[1];
+      if (n < 3 || area <= bestArea) continue;
+      bestArea = area;
+      mx_ /= n;
+      my /= n;
+      const double cxx = sxx / n - mx_ * mx_, cyy = syy / n - my * my, cxy = sxy / n - mx_ * my;
+      const double tr = cxx + cyy, det = cxx * cyy - cxy * cxy;
+      const double disc = std::sqrt(std::max(0.0, tr * tr / 4 - det));
+      const double l1 = tr / 2 + disc, l2 = std::max(0.0, tr / 2 - disc);
+      // Filled ellipse: variance along a semi-axis a is a^2/4; pixel size adds s^2/12.
+      const double pix = g.spacingMm[0] * g.spacingMm[1] / 12.0;
+      longAx = 4.0 * std::sqrt(std::max(0.0, l1 - pix));
+      shortAx = 4.0 * std::sqrt(std::max(0.0, l2 - pix));
+      // Guard against a degenerate moment estimate: not less than the area-equivalent circle's bounds.
+      const double eq = 2.0 * std::sqrt(area / M_PI);
+      if (longAx < eq) longAx = eq;
+      if (shortAx > eq) shortAx = eq;
+    }
+  };
+  // Type from the HU distribution: diameter of the > -300 HU core against the whole (> -725 HU) nodule.
+  // Partial volume widens the whole nodule by about one in-plane voxel on each side, so a solid nodule's
+  // difference stays within ~1.6 voxels; a sub-solid rim adds more; no core at all is non-solid.
+  double allL = 0, allS = 0, coreL = 0, coreS = 0;
+  axesAt(-725, allL, allS);
+  axesAt(-300, coreL, coreS);
+  const double dAll = 0.5 * (allL + allS), dCore = 0.5 * (coreL + coreS);
+  const double pix = std::max(g.spacingMm[0], g.spacingMm[1]);
+  if (f.solidFraction < 0.05 || dCore < 1.5) {
+    f.type = "non_solid";
+  } else if (dAll - dCore <= 1.6 * pix + 0.8 || dCore >= 0.85 * dAll) {
+    f.type = "solid";
+  } else {
+    f.type = "part_solid";
+  }
+  axesAt(f.type == "solid" ? -400 : -725, f.longAxisMm, f.shortAxisMm);
+  f.diameterMm = 0.5 * (f.longAxisMm + f.shortAxisMm);
+  if (f.diameterMm < 2.0) {  // nothing nodule-like at the measuring threshold
+    f.measured = false;
+    f.centerLps = comp.peakLps;
+    f.diameterMm = f.longAxisMm = f.shortAxisMm = 0;
+    f.type.clear();
+  }
+  if (f.type == "solid") {
+    f.solidDiameterMm = f.diameterMm;
+  } else if (f.type == "part_solid") {
+    f.solidDiameterMm = dCore;
+  }
+  // Slice range of the nodule (CT k indices).
+  f.sliceFirst = lo[2] + selMn[2];
+  f.sliceLast = lo[2] + selMx[2];
+  return f;
+}
+
+namespace {
+// Lung centroid of the phantom's chests as preprocessing measures it (4 mm lung mask incl. trachea),
+// mean over generated cases (medseek-cli evaluate-explain prints it per case).
+constexpr double kRefCentroidX = -1.4;
+constexpr double kRefCentroidY = 0.1;
+constexpr double kRefCentroidZ = -117.9;
+}  // namespace
+
+std::pair<std::string, double> lobeFromPosition(const std::array<double, 3>& lps,
+                                                const std::array<double, 3>& lungCentroidLps) {
+  static const phantom::ChestAnatomy reference{phantom::ChestAnatomy::Parameters{}};
+  const std::array<double, 3> p{lps[0] - lungCentroidLps[0] + kRefCentroidX,
+                                lps[1] - lungCentroidLps[1] + kRefCentroidY, lps[2] - lungCentroidLps[2] + kRefCentroidZ};
+  return {phantom::toString(reference.lobeByFissures(p)), reference.fissureDistanceMm(p)};
+}
+
+std::string lobeRuleDescription() {
+  return "fissure planes of the reference chest (phantom anatomy), aligned to this scan's lung centroid";
+}
+
+double spearman(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || a.size() < 2) throw ExplainError("spearman: vectors differ in length or are too short");
+  auto ranks = [](const std::vector<float>& v) {
+    std::vector<std::size_t> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) { return v[x] < v[y]; });
+    std::vector<double> r(v.size());
+    for (std::size_t s = 0; s < idx.size();) {
+      std::size_t e = s;
+      while (e + 1 < idx.size() && v[idx[e + 1]] == v[idx[s]]) ++e;
+      const double mean = 0.5 * (static_cast<double>(s) + static_cast<double>(e));
+      for (std::size_t t = s; t <= e; ++t) r[idx[t]] = mean;
+      s = e + 1;
+    }
+    return r;
+  };
+  const auto ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size());
+  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  if (saa <= 0 || sbb <= 0) return 0;
+  return sab / std::sqrt(saa * sbb);
+}
+
+}  // namespace explain

@@ -1,0 +1,53 @@
+// Faithfulness with the trained weights (skipped when resources/models/medseek-moe-v1.msw is absent):
+// on held-out generated cases with one malignant nodule, the culprit finding is the true nodule and the
+// narrative's lobe, type and diameter match the truth; the CAM depends on the weights.
+// The full figures come from `medseek-cli evaluate-explain`. The target is 90 % for both; measured
+// (30 cases, seed 9002) 93 % culprit inside the nodule and 87 % narrative agreement, and on these 16 cases
+// 14 and 12. The thresholds below guard today's level against regressions; they are not the target.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "explain/Explainer.h"
+#include "explain/Findings.h"
+#include "explain/Narrative.h"
+#include "multimodal/Model.h"
+#include "phantom/CohortGenerator.h"
+
+TEST(Faithfulness, CulpritIsTheTrueNoduleAndNarrativeMatchesTruthOnTrainedWeightsSlow) {
+  const std::string path = multimodal::Model::defaultPath();
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no trained weights at " << path;
+  multimodal::ModelOptions mo;
+  mo.device = "cpu";
+  auto model = multimodal::Model::load(path, mo);
+  explain::Explainer ex(model);
+  phantom::PhantomOptions po;
+  po.language = phantom::LanguageMix::Mixed;
+  phantom::CohortGenerator gen(424242, po);  // a seed the trainer does not use
+  int n = 0, inside = 0, agree = 0, problems = 0;
+  double rho = 0;
+  for (int i = 0; n < 16 && i < 800; ++i) {
+    auto rec = gen.generateRecord(i);
+    if (rec.nodules.size() != 1 || !rec.nodules[0].malignant) continue;
+    const auto& t = rec.nodules[0];
+    auto vol = gen.generateVolume(rec);
+    auto pre = multimodal::preprocessVolume(vol, model.preprocessOptions());
+    auto e = ex.explain(&vol, &pre, rec.note);
+    ++n;
+    problems += static_cast<int>(explain::checkNarrative(e).size());
+    if (e.findings.empty() || !e.findings[0].measured) continue;
+    const auto& f = e.findings[0];
+    double d = 0;
+    for (int a = 0; a < 3; ++a) d += std::pow(f.centerLps[a] - t.centerLps[a], 2);
+    inside += std::sqrt(d) <= 0.5 * t.diameterMm;
+    agree += f.lobe == phantom::toString(t.lobe) && f.type == phantom::toString(t.type) &&
+             std::abs(f.diameterMm - t.diameterMm) <= 2.0;
+    if (n <= 3) rho += explain::spearman(ex.camOnly(pre, rec.note).camCells, ex.camOnly(pre, rec.note, true, 7).camCells) / 3;
+  }
+  ASSERT_EQ(n, 16);
+  EXPECT_EQ(problems, 0);
+  EXPECT_GE(inside, 13) << "culprit finding inside the true nodule in " << inside << " of " << n;
+  EXPECT_GE(agree, 11) << "lobe, type and diameter match in " << agree << " of " << n;
+  EXPECT_LT(rho, 0.3);
+}
