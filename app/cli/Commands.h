@@ -21,12 +21,16 @@ CLI::App* addBenchGroup(CLI::App& app);
 
 // Commands that need LibTorch alone (also built on the GPU machine):
 void addModelCommands(CLI::App& app, CLI::App& bench, CliContext& ctx);  // train, evaluate, bench model
+void addEvaluateExplainCommand(CLI::App& app, CliContext& ctx);             // evaluate-explain
 
 #ifndef MEDSEEK_TORCH_ONLY
 // Commands that need DICOM (imaging, DCMTK/ITK):
 void addInfoCommand(CLI::App& app, CliContext& ctx);
+void addSnapshotCommand(CLI::App& app, CliContext& ctx);
 void addConvertCommand(CLI::App& app, CliContext& ctx);
 void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // phantom, bench phantom
 void addLoadBenchCommand(CLI::App& bench, CliContext& ctx);              // bench load
+void addAnalyzeCommand(CLI::App& app, CliContext& ctx);                  // analyze
+void addReportCommand(CLI::App& app, CliContext& ctx);                   // report
 #endif
 }  // namespace cli

@@ -22,8 +22,10 @@ bool endsWith(const std::string& s, const std::string& suffix) {
 
 void addConvertCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<ConvertArgs>();
-  auto* cmd = app.add_subcommand("convert", "Load a DICOM CT series (validated, HU) and write it as NRRD, NIfTI or MetaImage");
-  cmd->add_option("series", args->input, "Series folder, file or DICOMDIR (the best chest-CT series is used unless --series)")
+  auto* cmd = app.add_subcommand(
+      "convert", "Load a DICOM CT series (validated, HU) and write it as NRRD, NIfTI or MetaImage");
+  cmd->add_option("series", args->input,
+                  "Series folder, file or DICOMDIR (the best chest-CT series is used unless --series)")
       ->required();
   cmd->add_option("--out", args->out, "Output volume: .nrrd, .nhdr, .nii, .nii.gz, .mha or .mhd")->required();
   cmd->add_option("--series", args->seriesUid, "SeriesInstanceUID to convert");
@@ -47,13 +49,15 @@ void addConvertCommand(CLI::App& app, CliContext& ctx) {
       loaded = imaging::loadBestSeries(args->input, options);
     }
     for (const auto& w : loaded.warnings) std::cerr << "medseek-cli: warning: " << w << "\n";
-    imaging::CtVolume volume = args->isotropicMm > 0 ? imaging::resampleIsotropic(loaded.volume, args->isotropicMm)
-                                                     : std::move(loaded.volume);
+    imaging::CtVolume volume = args->isotropicMm > 0
+                                   ? imaging::resampleIsotropic(loaded.volume, args->isotropicMm)
+                                   : std::move(loaded.volume);
     imaging::writeVolume(volume, o);
     const auto& g = volume.geometry();
-    std::cout << o << ": " << g.size[0] << "x" << g.size[1] << "x" << g.size[2] << " voxels, " << g.spacingMm[0] << " x "
-              << g.spacingMm[1] << " x " << g.spacingMm[2] << " mm, series " << loaded.seriesInstanceUid << " (\""
-              << loaded.seriesDescription << "\", patient " << loaded.patientId << ")\n";
+    std::cout << o << ": " << g.size[0] << "x" << g.size[1] << "x" << g.size[2] << " voxels, "
+              << g.spacingMm[0] << " x " << g.spacingMm[1] << " x " << g.spacingMm[2] << " mm, series "
+              << loaded.seriesInstanceUid << " (\"" << loaded.seriesDescription << "\", patient "
+              << loaded.patientId << ")\n";
     ctx.exitCode = 0;
   });
 }

@@ -139,6 +139,8 @@ void addModelCommands(CLI::App& app, CLI::App& bench, CliContext& ctx) {
   train->add_option("--threads", o.threads, "CPU threads for generation (0: all)");
   train->add_option("--text-variants", o.textVariants, "Augmented note variants per case")->capture_default_str();
   train->add_option("--max-steps", o.maxSteps, "Stop after this many steps (smoke runs)");
+  train->add_option("--time-budget", o.maxTrainSeconds, "Wall-clock seconds for the epochs (schedule shrinks to fit)");
+  train->add_option("--balance-weight", o.balanceWeight, "Weight of the MoE load-balancing loss")->capture_default_str();
   train->add_option("--out", o.outputPath, "Weights file to write (.msw)")->required();
   train->add_option("--vocab-out", o.vocabPath, "Vocabulary file to write");
   train->add_option("--checkpoint-dir", o.checkpointDir, "Folder for checkpoints");

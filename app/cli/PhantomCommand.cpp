@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "Commands.h"
+#include "phantom/CohortStatistics.h"
+#include "phantom/PhantomBenchmark.h"
 #include "workflow/CohortWriter.h"
 
 namespace cli {
@@ -17,15 +19,6 @@ const std::map<std::string, phantom::SizePreset> kSizes{{"small", phantom::SizeP
 const std::map<std::string, phantom::LanguageMix> kLanguages{{"en", phantom::LanguageMix::English},
                                                               {"zh", phantom::LanguageMix::Chinese},
                                                               {"mixed", phantom::LanguageMix::Mixed}};
-const std::map<std::string, imaging::TransferSyntax> kSyntaxes{
-    {"explicit-le", imaging::TransferSyntax::ExplicitVrLittleEndian},
-    {"implicit-le", imaging::TransferSyntax::ImplicitVrLittleEndian},
-    {"explicit-be", imaging::TransferSyntax::ExplicitVrBigEndian},
-    {"deflate", imaging::TransferSyntax::DeflatedExplicitVrLittleEndian},
-    {"jpeg-lossless", imaging::TransferSyntax::JpegLossless},
-    {"jpeg-ls", imaging::TransferSyntax::JpegLsLossless},
-    {"rle", imaging::TransferSyntax::RleLossless},
-    {"j2k", imaging::TransferSyntax::Jpeg2000Lossless}};
 
 struct PhantomArgs {
   int cases = 1;
@@ -34,6 +27,7 @@ struct PhantomArgs {
   std::string size = "small", lang = "en", syntax = "explicit-le";
   bool demo = false;
   int threads = 0;
+  int stats = 0;
 };
 
 double secondsSince(std::chrono::steady_clock::time_point t0) {
@@ -47,22 +41,30 @@ void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
       "phantom", "Write a synthetic lung-screening cohort: one study folder per case (DICOM CT series, "
                  "note.txt, fhir.json, truth.json) + cohort.json/cohort.csv");
   cmd->add_option("--cases", args->cases, "Number of cases")->check(CLI::Range(1, 1000000));
-  cmd->add_option("--out", args->out, "Output folder")->required();
+  cmd->add_option("--out", args->out, "Output folder (required unless --stats)");
   cmd->add_option("--seed", args->seed, "Cohort seed (same seed + version = same bytes)");
   cmd->add_option("--size", args->size, "small (fast, ~2 mm voxels) or full (512x512, 0.6-0.8 mm)")
       ->check(CLI::IsMember({"small", "full"}));
   cmd->add_option("--lang", args->lang, "Note language: en, zh or mixed")->check(CLI::IsMember({"en", "zh", "mixed"}));
   cmd->add_option("--transfer-syntax", args->syntax, "DICOM transfer syntax of the written series")
-      ->check(CLI::IsMember({"explicit-le", "implicit-le", "explicit-be", "deflate", "jpeg-lossless",
-                             "jpeg-ls", "rle", "j2k"}));
+      ->check(CLI::IsMember(imaging::transferSyntaxNames()));
   cmd->add_option("--threads", args->threads, "Worker threads (0: all cores)");
+  cmd->add_option("--stats", args->stats,
+                  "Only print cohort statistics of the first N records (prevalence, Brock-oracle AUC, "
+                  "Lung-RADS mix); writes nothing");
   cmd->add_flag("--demo", args->demo,
                 "Write the demo study: the first clearly positive case of the seed, full size, into --out");
   cmd->callback([args, &ctx] {
     phantom::PhantomOptions popt;
     popt.size = kSizes.at(args->size);
     popt.language = kLanguages.at(args->lang);
-    const auto syntax = kSyntaxes.at(args->syntax);
+    const auto syntax = imaging::transferSyntaxFromName(args->syntax);
+    if (args->stats > 0) {
+      std::cout << phantom::CohortStatistics::compute(args->seed, args->stats, popt).summary();
+      ctx.exitCode = 0;
+      return;
+    }
+    if (args->out.empty()) throw UsageError("phantom: --out DIR is required");
     if (args->demo) {
       popt.size = phantom::SizePreset::Full;
       const phantom::CohortGenerator gen(args->seed, popt);
@@ -91,32 +93,26 @@ void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
     ctx.exitCode = 0;
   });
 
-  auto* b = bench.add_subcommand("phantom", "Time the cohort generator: one full-size case and N small ones");
-  auto smallCases = std::make_shared<int>(100);
+  auto* b = bench.add_subcommand(
+      "phantom", "Time the cohort generator: N small cases, M full-size cases, R records (no volume)");
+  auto bargs = std::make_shared<std::array<int, 4>>(std::array<int, 4>{100, 1, 2000, 0});
   auto json = std::make_shared<bool>(false);
-  b->add_option("--small-cases", *smallCases, "Number of small cases")->check(CLI::Range(1, 100000));
+  b->add_option("--small-cases", (*bargs)[0], "Small cases")->check(CLI::Range(0, 100000));
+  b->add_option("--full-cases", (*bargs)[1], "Full-size cases")->check(CLI::Range(0, 1000));
+  b->add_option("--records", (*bargs)[2], "Records without volume")->check(CLI::Range(0, 1000000));
+  b->add_option("--threads", (*bargs)[3], "Volume threads (0: all cores)");
   b->add_flag("--json", *json, "Print JSON");
-  b->callback([smallCases, json, &ctx] {
-    phantom::PhantomOptions full;
-    full.size = phantom::SizePreset::Full;
-    auto t0 = std::chrono::steady_clock::now();
-    const auto c = phantom::CohortGenerator(1, full).generate(0);
-    const double fullS = secondsSince(t0);
-    const phantom::CohortGenerator smallGen(1);
-    t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < *smallCases; ++i) (void)smallGen.generate(i);
-    const double smallS = secondsSince(t0);
-    const auto& g = c.volume.geometry();
-    nlohmann::json j{{"full_case_s", fullS},
-                     {"full_voxels", g.voxelCount()},
-                     {"full_size", {g.size[0], g.size[1], g.size[2]}},
-                     {"small_cases", *smallCases},
-                     {"small_cases_s", smallS}};
+  b->callback([bargs, json, &ctx] {
+    const auto r = phantom::PhantomBenchmark::run(1, (*bargs)[0], (*bargs)[1], (*bargs)[2], (*bargs)[3]);
     if (*json)
-      std::cout << j.dump(2) << "\n";
+      std::cout << nlohmann::json{{"small_cases", r.smallCases},     {"small_cases_s", r.smallSeconds},
+                                  {"full_cases", r.fullCases},       {"full_cases_s", r.fullSeconds},
+                                  {"records", r.records},            {"records_s", r.recordSeconds},
+                                  {"threads", r.threads}}
+                       .dump(2)
+                << "\n";
     else
-      std::cout << "one full-size case (" << g.size[0] << "x" << g.size[1] << "x" << g.size[2] << "): " << fullS
-                << " s\n" << *smallCases << " small cases: " << smallS << " s\n";
+      std::cout << r.summary();
     ctx.exitCode = 0;
   });
 }

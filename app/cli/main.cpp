@@ -24,11 +24,15 @@ int main(int argc, char** argv) {
   (void)bench;
   // Registration of every subcommand (keep one line per command; each lives in its own file):
   cli::addModelCommands(app, *bench, ctx);
+  cli::addEvaluateExplainCommand(app, ctx);
 #ifndef MEDSEEK_TORCH_ONLY
   cli::addInfoCommand(app, ctx);
   cli::addConvertCommand(app, ctx);
   cli::addLoadBenchCommand(*bench, ctx);
   cli::addPhantomCommand(app, *bench, ctx);
+  cli::addAnalyzeCommand(app, ctx);
+  cli::addReportCommand(app, ctx);
+  cli::addSnapshotCommand(app, ctx);
 #endif
   try {
     app.parse(argc, argv);

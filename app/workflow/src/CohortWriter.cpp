@@ -21,14 +21,6 @@ void writeText(const fs::path& file, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
-std::string birthDateFor(const phantom::Case& c) {
-  // Study date minus age years (keeps month/day): consistent with the FHIR Patient.
-  if (c.studyDate.size() != 8) return {};
-  const int year = std::stoi(c.studyDate.substr(0, 4)) - c.record.ageYears;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d%s", year, c.studyDate.substr(4).c_str());
-  return buf;
-}
 }  // namespace
 
 imaging::CtSeriesMetadata seriesMetadataFor(const phantom::Case& c) {
@@ -39,7 +31,7 @@ imaging::CtSeriesMetadata seriesMetadataFor(const phantom::Case& c) {
   char age[8];
   std::snprintf(age, sizeof age, "%03dY", std::clamp(c.record.ageYears, 0, 999));
   m.patientAge = age;
-  m.patientBirthDate = birthDateFor(c);
+  m.patientBirthDate = c.patientBirthDate;
   m.studyInstanceUid = c.studyInstanceUid;
   m.seriesInstanceUid = c.seriesInstanceUid;
   m.frameOfReferenceUid = c.frameOfReferenceUid;
@@ -84,7 +76,9 @@ std::vector<WrittenCase> writeCohort(const std::string& outDir, const CohortWrit
                                      const std::function<void(int, int)>& progress) {
   if (options.cases < 1) throw std::invalid_argument("--cases must be at least 1");
   fs::create_directories(outDir);
-  const phantom::CohortGenerator gen(options.seed, options.phantom);
+  phantom::PhantomOptions phantomOptions = options.phantom;
+  phantomOptions.threads = 1;  // cases are generated in parallel: one thread each
+  const phantom::CohortGenerator gen(options.seed, phantomOptions);
   std::vector<WrittenCase> written(static_cast<size_t>(options.cases));
   std::atomic<int> next{0}, done{0};
   std::mutex errorMutex;

@@ -22,8 +22,8 @@ std::array<int, 2> planeAxes(int normalAxis) {
 
 /// Visits the voxels of the plane with u in [u0,u1], v in [v0,v1] (clipped) that `inside(u,v)` accepts.
 template <typename Inside>
-RoiStatistics accumulate(const imaging::CtVolume& volume, int normalAxis, int slice, double uLo,
-                         double uHi, double vLo, double vHi, Inside inside) {
+RoiStatistics accumulate(const imaging::CtVolume& volume, int normalAxis, int slice, double uLo, double uHi,
+                         double vLo, double vHi, Inside inside) {
   RoiStatistics s;
   const auto& g = volume.geometry();
   if (volume.empty() || slice < 0 || slice >= g.size[normalAxis]) return s;
@@ -68,11 +68,10 @@ RoiStatistics computeRoiStatistics(const imaging::CtVolume& volume, const Circle
   const double su = g.spacingMm[au], sv = g.spacingMm[av];
   const double r = std::max(0.0, roi.radiusMm);
   const double ru = r / su, rv = r / sv;
-  return accumulate(volume, roi.normalAxis, roi.slice, cu - ru, cu + ru, cv - rv, cv + rv,
-                    [&](int u, int v) {
-                      const double du = (u - cu) * su, dv = (v - cv) * sv;
-                      return du * du + dv * dv <= r * r;
-                    });
+  return accumulate(volume, roi.normalAxis, roi.slice, cu - ru, cu + ru, cv - rv, cv + rv, [&](int u, int v) {
+    const double du = (u - cu) * su, dv = (v - cv) * sv;
+    return du * du + dv * dv <= r * r;
+  });
 }
 
 RoiStatistics computeRoiStatistics(const imaging::CtVolume& volume, const RectangleRoi& roi) {

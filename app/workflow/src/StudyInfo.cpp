@@ -45,7 +45,8 @@ std::string describePath(const std::string& path) {
   const auto ranked = imaging::rankSeriesForChestCt(index);
   std::map<const imaging::SeriesEntry*, const imaging::SeriesCandidate*> verdict;
   for (const auto& c : ranked) verdict[c.series] = &c;
-  const imaging::SeriesCandidate* selected = !ranked.empty() && ranked.front().eligible ? &ranked.front() : nullptr;
+  const imaging::SeriesCandidate* selected =
+      !ranked.empty() && ranked.front().eligible ? &ranked.front() : nullptr;
 
   std::ostringstream out;
   char rate[64];
@@ -60,12 +61,14 @@ std::string describePath(const std::string& path) {
     if (!p.patientBirthDate.empty()) out << "  born " << formatDate(p.patientBirthDate);
     out << "\n";
     for (const auto& st : p.studies) {
-      out << "  Study " << formatDate(st.studyDate) << "  \"" << st.studyDescription << "\"  " << st.studyInstanceUid;
+      out << "  Study " << formatDate(st.studyDate) << "  \"" << st.studyDescription << "\"  "
+          << st.studyInstanceUid;
       if (!st.accessionNumber.empty()) out << "  accession " << st.accessionNumber;
       out << "\n";
       for (const auto& se : st.series) {
         char thickness[32] = "";
-        if (se.sliceThicknessMm > 0) std::snprintf(thickness, sizeof thickness, "  %.3g mm", se.sliceThicknessMm);
+        if (se.sliceThicknessMm > 0)
+          std::snprintf(thickness, sizeof thickness, "  %.3g mm", se.sliceThicknessMm);
         out << "    Series " << se.seriesNumber << "  " << (se.modality.empty() ? "?" : se.modality) << "  \""
             << se.seriesDescription << "\"  " << se.instances.size() << " instance(s)";
         if (se.rows > 0) out << "  " << se.columns << "x" << se.rows;

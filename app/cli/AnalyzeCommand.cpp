@@ -1,0 +1,75 @@
+// medseek-cli analyze STUDY_DIR: the whole pipeline (load -> model -> Grad-CAM -> findings -> Lung-RADS,
+// Brock -> narrative) on one study through workflow::Analyzer, printed as text or JSON.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "Commands.h"
+#include "workflow/Analyzer.h"
+#include "workflow/AnalysisJson.h"
+
+namespace cli {
+namespace {
+struct AnalyzeArgs {
+  std::string study, note, device = "auto", lang = "en", cam, weights;
+  bool json = false, plusPlus = false;
+  int threads = 0;
+};
+
+void printText(const workflow::AnalysisResult& r) {
+  const auto& e = r.explanation;
+  std::printf("Study   %s\nSeries  %s\nNote    %s\nModel   %s (sha256 %s)\n\n", r.study.path.c_str(),
+              r.study.seriesInstanceUid.c_str(), r.note.source.c_str(), r.modelPath.c_str(), r.modelSha256.substr(0, 16).c_str());
+  if (!e.outOfScope) {
+    std::printf("Probability %.1f%%   image %.0f%% / note %.0f%%   Lung-RADS %s   Brock %s\n", 100 * e.probability,
+                100 * e.routing.imageShare, 100 * e.routing.textShare,
+                e.lungRadsCategory.empty() ? "-" : e.lungRadsCategory.c_str(),
+                e.brock.computed ? (std::to_string(static_cast<int>(std::lround(1000 * e.brock.probability)) / 10.0).substr(0, 5) + "%").c_str()
+                                 : "-");
+    for (const auto& f : e.findings)
+      std::printf("Finding %d: %s %s, %.1f mm, %.0f HU, LPS (%.1f, %.1f, %.1f) mm, slices %d-%d, CAM peak %.2f\n", f.rank,
+                  f.measured ? f.type.c_str() : "(not measured)", f.lobe.c_str(), f.diameterMm, f.meanHu, f.centerLps[0],
+                  f.centerLps[1], f.centerLps[2], f.sliceFirst, f.sliceLast, f.camPeak);
+  }
+  std::printf("\n%s\n", e.narrativeText().c_str());
+  std::printf("\n(%.2f s: load %.2f, preprocess %.2f, forward %.2f, Grad-CAM %.2f, findings %.2f)\n", r.totalSeconds,
+              r.loadSeconds, e.preprocessSeconds, e.forwardSeconds, e.camSeconds, e.findingsSeconds);
+}
+}  // namespace
+
+void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {
+  auto a = std::make_shared<AnalyzeArgs>();
+  auto* c = app.add_subcommand("analyze",
+                               "Analyze one study: probability, Grad-CAM, findings, Lung-RADS, Brock, narrative. "
+                               "--json keys: probability, lung_rads, brock_probability, modality_share, experts, "
+                               "record_factors, findings, narrative, note_attributions, model_sha256, series_uid");
+  c->add_option("study", a->study, "study folder, DICOMDIR or file")->required();
+  c->add_option("--note", a->note, "clinical note file (default: note.txt, fhir.json, DICOM history)");
+  c->add_option("--device", a->device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  c->add_option("--lang", a->lang, "narrative language: en | zh")->check(CLI::IsMember({"en", "zh"}));
+  c->add_option("--cam", a->cam, "write the heatmap on the CT grid as MetaImage (.mha, float)");
+  c->add_option("--weights", a->weights, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");
+  c->add_option("--threads", a->threads, "CPU threads (0: default)");
+  c->add_flag("--plusplus", a->plusPlus, "Grad-CAM++ instead of Grad-CAM");
+  c->add_flag("--json", a->json, "print the result as JSON");
+  c->callback([a, &ctx] {
+    workflow::AnalysisOptions o;
+    o.modelPath = a->weights;
+    o.device = a->device;
+    o.language = a->lang;
+    o.noteFile = a->note;
+    o.gradCamPlusPlus = a->plusPlus;
+    o.threads = a->threads;
+    auto r = workflow::analyzeStudy(a->study, o);
+    if (!a->cam.empty()) workflow::writeHeatmapMha(r.explanation.heatmap, a->cam);
+    if (a->json) {
+      std::cout << workflow::analysisToJson(r) << "\n";
+    } else {
+      printText(r);
+    }
+    ctx.exitCode = r.explanation.outOfScope ? 1 : 0;
+  });
+}
+
+}  // namespace cli

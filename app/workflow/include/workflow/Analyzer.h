@@ -1,0 +1,37 @@
+#pragma once
+/// Analyzer: runs the model and the explainer on a study (target workflow_analysis, links LibTorch).
+/// Used by `medseek-cli analyze`, `report` and `screen`; the GUI runs it out of process through
+/// `medseek-cli analyze --json` so that Debian's LibTorch (which loads Qt 5) never enters the Qt 6 GUI.
+/// No torch in this header.
+#include <memory>
+#include <string>
+
+#include "workflow/Analysis.h"
+
+namespace multimodal {
+class Model;
+}
+
+namespace workflow {
+
+class Analyzer {
+ public:
+  explicit Analyzer(const AnalysisOptions& options);
+  ~Analyzer();
+  Analyzer(Analyzer&&) noexcept;
+  Analyzer& operator=(Analyzer&&) noexcept;
+  /// Loads the study at `path` and explains it. `progress` may cancel the loading.
+  AnalysisResult analyze(const std::string& path, const ProgressFn& progress = {});
+  /// Explains an already loaded study (the caller holds the volume, e.g. the batch pipeline).
+  AnalysisResult analyze(LoadedStudy study, const NoteText& note);
+  multimodal::Model& model();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One-shot convenience: loads the model, analyzes one study.
+AnalysisResult analyzeStudy(const std::string& path, const AnalysisOptions& options = {});
+
+}  // namespace workflow
