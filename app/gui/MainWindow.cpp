@@ -4,6 +4,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QLabel>
@@ -33,8 +34,8 @@ const Preset kPresets[] = {{"lung", "Lung", 1500, -600, Qt::Key_F1},
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-  setWindowTitle(QStringLiteral("%1 %2 — research use only, not for clinical use")
-                     .arg(app::kName, app::kVersion));
+  setWindowTitle(
+      QStringLiteral("%1 %2 — research use only, not for clinical use").arg(app::kName, app::kVersion));
   viewer_ = new ViewerPanel(this);
   setCentralWidget(viewer_);
   hoverLabel_ = new QLabel(this);
@@ -74,9 +75,8 @@ void MainWindow::buildMenusAndToolbars() {
   auto* tools = addToolBar(tr("Tools"));
   tools->setObjectName("toolsToolbar");
   auto* toolGroup = new QActionGroup(this);
-  const std::pair<QString, ToolMode> toolDefs[] = {{tr("Navigate"), ToolMode::Navigate},
-                                                   {tr("Ruler"), ToolMode::Ruler},
-                                                   {tr("ROI"), ToolMode::Roi}};
+  const std::pair<QString, ToolMode> toolDefs[] = {
+      {tr("Navigate"), ToolMode::Navigate}, {tr("Ruler"), ToolMode::Ruler}, {tr("ROI"), ToolMode::Roi}};
   for (const auto& [label, mode] : toolDefs) {
     QAction* a = tools->addAction(label);
     a->setCheckable(true);
@@ -97,7 +97,8 @@ void MainWindow::buildMenusAndToolbars() {
       settings.setValue("presets/" + key + "/window", p.window);
       settings.setValue("presets/" + key + "/level", p.level);
     }
-    QAction* a = viewMenu->addAction(tr("%1 window").arg(tr(p.label)), this, [this, key] { applyPreset(key); });
+    QAction* a =
+        viewMenu->addAction(tr("%1 window").arg(tr(p.label)), this, [this, key] { applyPreset(key); });
     a->setShortcut(QKeySequence(p.shortcut));
     a->setShortcutContext(Qt::ApplicationShortcut);
     QAction* b = tools->addAction(tr(p.label), this, [this, key] { applyPreset(key); });
@@ -109,8 +110,10 @@ void MainWindow::buildMenusAndToolbars() {
   auto* layoutMenu = viewMenu->addMenu(tr("&Layout"));
   auto* layoutGroup = new QActionGroup(this);
   const std::pair<QString, ViewerPanel::Layout> layouts[] = {
-      {tr("2 x 2"), ViewerPanel::Layout::Grid2x2},          {tr("Axial"), ViewerPanel::Layout::AxialOnly},
-      {tr("Coronal"), ViewerPanel::Layout::CoronalOnly},    {tr("Sagittal"), ViewerPanel::Layout::SagittalOnly},
+      {tr("2 x 2"), ViewerPanel::Layout::Grid2x2},
+      {tr("Axial"), ViewerPanel::Layout::AxialOnly},
+      {tr("Coronal"), ViewerPanel::Layout::CoronalOnly},
+      {tr("Sagittal"), ViewerPanel::Layout::SagittalOnly},
       {tr("3-D"), ViewerPanel::Layout::VolumeOnly}};
   const int savedLayout = settings.value("layout", 0).toInt();
   for (const auto& [label, layout] : layouts) {
@@ -127,7 +130,8 @@ void MainWindow::buildMenusAndToolbars() {
       }
     });
   }
-  if (savedLayout >= 0 && savedLayout <= 4) viewer_->setViewLayout(static_cast<ViewerPanel::Layout>(savedLayout));
+  if (savedLayout >= 0 && savedLayout <= 4)
+    viewer_->setViewLayout(static_cast<ViewerPanel::Layout>(savedLayout));
   viewMenu->addAction(tr("Reset zoom/pan"), this, [this] {
     for (int a = 0; a < 3; ++a) viewer_->sliceView(a)->resetView();
   });
@@ -153,10 +157,17 @@ void MainWindow::buildMenusAndToolbars() {
   overlayBar->addWidget(overlayOpacity_);
   overlayBar->addWidget(new QLabel(tr(" threshold "), overlayBar));
   overlayBar->addWidget(overlayThreshold_);
+  overlayColormap_ = new QComboBox(overlayBar);
+  overlayColormap_->addItem(tr("Jet"), static_cast<int>(OverlayColormap::Jet));
+  overlayColormap_->addItem(tr("Hot"), static_cast<int>(OverlayColormap::Hot));
+  overlayColormap_->setCurrentIndex(settings.value("overlay/colormap", 0).toInt() == 1 ? 1 : 0);
+  overlayColormap_->setToolTip(tr("Overlay colour map"));
+  overlayBar->addWidget(overlayColormap_);
   OverlayStyle style = viewer_->overlayStyle();
   style.visible = overlayCheck_->isChecked();
   style.opacity = overlayOpacity_->value() / 100.0;
   style.threshold = overlayThreshold_->value();
+  style.colormap = overlayColormap_->currentIndex() == 1 ? OverlayColormap::Hot : OverlayColormap::Jet;
   viewer_->setOverlayStyle(style);
   connect(overlayCheck_, &QCheckBox::toggled, this, [this](bool on) {
     viewer_->setOverlayVisible(on);
@@ -169,6 +180,12 @@ void MainWindow::buildMenusAndToolbars() {
   connect(overlayThreshold_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
     viewer_->setOverlayThreshold(v);
     QSettings().setValue("overlay/threshold", v);
+  });
+  connect(overlayColormap_, &QComboBox::currentIndexChanged, this, [this](int index) {
+    OverlayStyle s = viewer_->overlayStyle();
+    s.colormap = index == 1 ? OverlayColormap::Hot : OverlayColormap::Jet;
+    viewer_->setOverlayStyle(s);
+    QSettings().setValue("overlay/colormap", index);
   });
   updateOverlayControls();
 }
@@ -185,6 +202,7 @@ void MainWindow::updateOverlayControls() {
   overlayCheck_->setEnabled(on);
   overlayOpacity_->setEnabled(on);
   overlayThreshold_->setEnabled(on);
+  overlayColormap_->setEnabled(on);
 }
 
 void MainWindow::reportError(const QString& title, const QString& text, bool interactive) {
@@ -220,12 +238,15 @@ bool MainWindow::openPath(const QString& path, bool interactiveErrors) {
     viewer_->setVolume(loaded->volume);
     QApplication::restoreOverrideCursor();
     const auto& g = loaded->volume->geometry();
-    studyLabel_->setText(QStringLiteral("%1  |  %2  |  %3x%4x%5 @ %6x%7x%8 mm")
-                             .arg(QString::fromStdString(loaded->patientId),
-                                  QString::fromStdString(loaded->seriesDescription))
-                             .arg(g.size[0]).arg(g.size[1]).arg(g.size[2])
-                             .arg(g.spacingMm[0], 0, 'f', 2).arg(g.spacingMm[1], 0, 'f', 2)
-                             .arg(g.spacingMm[2], 0, 'f', 2));
+    studyLabel_->setText(
+        QStringLiteral("%1  |  %2  |  %3x%4x%5 @ %6x%7x%8 mm")
+            .arg(QString::fromStdString(loaded->patientId), QString::fromStdString(loaded->seriesDescription))
+            .arg(g.size[0])
+            .arg(g.size[1])
+            .arg(g.size[2])
+            .arg(g.spacingMm[0], 0, 'f', 2)
+            .arg(g.spacingMm[1], 0, 'f', 2)
+            .arg(g.spacingMm[2], 0, 'f', 2));
     study_ = std::move(loaded);
     updateOverlayControls();
     QSettings().setValue("lastFolder", path);

@@ -2,9 +2,9 @@
 /// MainWindow: the workstation's main window. Wiring only: loading goes through workflow, viewing
 /// through ViewerPanel (linked axial/coronal/sagittal/3-D views); no algorithm lives here. Menus and
 /// toolbars: open folder/recent, tool mode (Navigate/Ruler/ROI), window presets (F1 lung, F2
-/// mediastinum, F3 bone; values editable in the settings file), layout, overlay on/off, opacity and
-/// threshold. Window geometry, layout, presets and overlay settings persist with QSettings. Errors are
-/// shown as dialogs, never thrown through the event loop.
+/// mediastinum, F3 bone; values editable in the settings file), layout, overlay on/off, opacity,
+/// threshold and colour map. Window geometry, layout, presets and overlay settings persist with
+/// QSettings. Errors are shown as dialogs, never thrown through the event loop.
 #include <QMainWindow>
 #include <QString>
 #include <memory>
@@ -15,6 +15,7 @@
 class QAction;
 class QActionGroup;
 class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QSlider;
@@ -57,5 +58,6 @@ class MainWindow : public QMainWindow {
   QCheckBox* overlayCheck_ = nullptr;
   QSlider* overlayOpacity_ = nullptr;
   QDoubleSpinBox* overlayThreshold_ = nullptr;
+  QComboBox* overlayColormap_ = nullptr;
   std::unique_ptr<workflow::LoadedStudy> study_;
 };

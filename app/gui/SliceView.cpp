@@ -1,12 +1,5 @@
 #include "gui/SliceView.h"
 
-#include <QKeyEvent>
-#include <QMouseEvent>
-#include <QWheelEvent>
-#include <algorithm>
-#include <cmath>
-#include <stdexcept>
-#include <string>
 #include <vtkActor.h>
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
@@ -30,6 +23,14 @@
 #include <vtkTextProperty.h>
 #include <vtkUnsignedCharArray.h>
 
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QWheelEvent>
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
 #include "gui/OverlayColors.h"
 #include "workflow/RoiStatistics.h"
 
@@ -42,7 +43,8 @@ Vec3 cross(const Vec3& a, const Vec3& b) {
 
 /// Colour of each plane's crosshair line and title (index = normal axis): sagittal yellow, coronal
 /// green, axial red (the 3D Slicer convention).
-constexpr std::array<std::array<unsigned char, 3>, 3> kPlaneRgb{{{230, 200, 40}, {60, 200, 60}, {220, 60, 60}}};
+constexpr std::array<std::array<unsigned char, 3>, 3> kPlaneRgb{
+    {{230, 200, 40}, {60, 200, 60}, {220, 60, 60}}};
 const char* const kPlaneName[3] = {"Sagittal", "Coronal", "Axial"};
 
 /// Letter of the patient direction an LPS vector points to most.
@@ -81,9 +83,9 @@ struct SliceView::Impl {
   vtkNew<vtkImageSliceMapper> overlayMapper;
   vtkNew<vtkImageSlice> overlayActor;
   vtkNew<vtkLookupTable> overlayLut;
-  vtkNew<vtkRenderer> renderer;       // layer 0: CT
-  vtkNew<vtkRenderer> overlayLayer;   // layer 1: overlay, blended over the CT; shares the camera
-  vtkNew<vtkRenderer> annotations;    // layer 2: crosshair, measurements, text; shares the camera
+  vtkNew<vtkRenderer> renderer;      // layer 0: CT
+  vtkNew<vtkRenderer> overlayLayer;  // layer 1: overlay, blended over the CT; shares the camera
+  vtkNew<vtkRenderer> annotations;   // layer 2: crosshair, measurements, text; shares the camera
 
   vtkNew<vtkPolyData> crosshair;
   vtkNew<vtkActor> crosshairActor;
@@ -252,13 +254,27 @@ SliceView::SliceView(SliceOrientation orientation, QWidget* parent)
 
 SliceView::~SliceView() = default;
 
-SliceOrientation SliceView::orientation() const { return impl_->orientation; }
-int SliceView::normalAxis() const { return impl_->n; }
-int SliceView::slice() const { return impl_->slice; }
-int SliceView::sliceCount() const { return impl_->volume ? impl_->geometry().size[impl_->n] : 0; }
-WindowLevel SliceView::windowLevel() const { return impl_->wl; }
-double SliceView::zoom() const { return impl_->zoom; }
-ToolMode SliceView::toolMode() const { return impl_->tool; }
+SliceOrientation SliceView::orientation() const {
+  return impl_->orientation;
+}
+int SliceView::normalAxis() const {
+  return impl_->n;
+}
+int SliceView::slice() const {
+  return impl_->slice;
+}
+int SliceView::sliceCount() const {
+  return impl_->volume ? impl_->geometry().size[impl_->n] : 0;
+}
+WindowLevel SliceView::windowLevel() const {
+  return impl_->wl;
+}
+double SliceView::zoom() const {
+  return impl_->zoom;
+}
+ToolMode SliceView::toolMode() const {
+  return impl_->tool;
+}
 
 void SliceView::clear() {
   auto& d = *impl_;
@@ -381,8 +397,8 @@ void SliceView::updateCamera() {
   const double extU = g.size[d.u] * g.spacingMm[d.u], extV = g.size[d.v] * g.spacingMm[d.v];
   const double aspect = height() > 0 ? double(width()) / height() : 1.0;
   const double fitScale = 0.5 * std::max(extV, extU / aspect) * 1.04;
-  const double extent = std::max({g.size[0] * g.spacingMm[0], g.size[1] * g.spacingMm[1],
-                                  g.size[2] * g.spacingMm[2]});
+  const double extent =
+      std::max({g.size[0] * g.spacingMm[0], g.size[1] * g.spacingMm[1], g.size[2] * g.spacingMm[2]});
   const double distance = extent + 100.0;
   Vec3 focal = d.centre;
   focal[d.n] = d.volumeCentreWorld()[d.n];
@@ -496,9 +512,8 @@ void SliceView::updateAnnotations() {
   const QString lowerLeft =
       QStringLiteral("W %1  L %2").arg(d.wl.window, 0, 'f', 0).arg(d.wl.level, 0, 'f', 0);
   setText(d.corner[1], lowerLeft);
-  const QString lowerRight = std::abs(d.zoom - 1.0) > 1e-3
-                                 ? QStringLiteral("zoom %1x").arg(d.zoom, 0, 'f', 2)
-                                 : QString();
+  const QString lowerRight =
+      std::abs(d.zoom - 1.0) > 1e-3 ? QStringLiteral("zoom %1x").arg(d.zoom, 0, 'f', 2) : QString();
   setText(d.corner[2], lowerRight);
 }
 
@@ -681,8 +696,8 @@ void SliceView::mouseMoveEvent(QMouseEvent* e) {
       break;
     case Qt::MiddleButton:
       for (int k = 0; k < 3; ++k)
-        d.centre[k] = d.centreAtPress[k] - d.viewRight[k] * delta.x() * pixel +
-                      d.viewUp[k] * delta.y() * pixel;
+        d.centre[k] =
+            d.centreAtPress[k] - d.viewRight[k] * delta.x() * pixel + d.viewUp[k] * delta.y() * pixel;
       updateCamera();
       break;
     default:
@@ -752,14 +767,30 @@ void SliceView::wheelEvent(QWheelEvent* e) {
 
 void SliceView::keyPressEvent(QKeyEvent* e) {
   switch (e->key()) {
-    case Qt::Key_Up: setSlice(impl_->slice + 1); break;
-    case Qt::Key_Down: setSlice(impl_->slice - 1); break;
-    case Qt::Key_PageUp: setSlice(impl_->slice + 10); break;
-    case Qt::Key_PageDown: setSlice(impl_->slice - 10); break;
-    case Qt::Key_Home: setSlice(0); break;
-    case Qt::Key_End: setSlice(sliceCount() - 1); break;
-    case Qt::Key_R: resetView(); break;
-    case Qt::Key_Escape: clearMeasurements(); break;
+    case Qt::Key_Up:
+      setSlice(impl_->slice + 1);
+      break;
+    case Qt::Key_Down:
+      setSlice(impl_->slice - 1);
+      break;
+    case Qt::Key_PageUp:
+      setSlice(impl_->slice + 10);
+      break;
+    case Qt::Key_PageDown:
+      setSlice(impl_->slice - 10);
+      break;
+    case Qt::Key_Home:
+      setSlice(0);
+      break;
+    case Qt::Key_End:
+      setSlice(sliceCount() - 1);
+      break;
+    case Qt::Key_R:
+      resetView();
+      break;
+    case Qt::Key_Escape:
+      clearMeasurements();
+      break;
     default:
       // Not forwarded to VTK: its default key bindings (wireframe, quit, ...) make no sense here.
       QOpenGLWidget::keyPressEvent(e);

@@ -34,11 +34,10 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
     cells_[axis] = cell;
     connect(slider, &QSlider::valueChanged, view, [view](int v) { view->setSlice(v); });
     connect(view, &SliceView::sliceChanged, this, [this, axis](int k, int) { onSliceChanged(axis, k); });
-    connect(view, &SliceView::cursorPicked, this, &ViewerPanel::setCursor);
+    connect(view, &SliceView::cursorPicked, this, &ViewerPanel::setCrosshair);
     connect(view, &SliceView::hovered, this, &ViewerPanel::onHovered);
     connect(view, &SliceView::measurementChanged, this, &ViewerPanel::measurementText);
-    connect(view, &SliceView::windowLevelChanged, this,
-            [this](double w, double l) { setWindowLevel(w, l); });
+    connect(view, &SliceView::windowLevelChanged, this, [this](double w, double l) { setWindowLevel(w, l); });
   }
   volumeView_ = new VolumeView(this);
   cells_[3] = volumeView_;
@@ -96,7 +95,7 @@ void ViewerPanel::setVolume(std::shared_ptr<const imaging::CtVolume> volume) {
     views_[a]->setWindowLevel(windowLevel_.window, windowLevel_.level);
   }
   if (layout_ == Layout::VolumeOnly) ensureVolumeViewLoaded();
-  setCursor({g.size[0] / 2, g.size[1] / 2, g.size[2] / 2});
+  setCrosshair({g.size[0] / 2, g.size[1] / 2, g.size[2] / 2});
 }
 
 void ViewerPanel::setWindowLevel(double window, double level) {
@@ -121,7 +120,7 @@ void ViewerPanel::setViewLayout(Layout layout) {
   ensureVolumeViewLoaded();
 }
 
-void ViewerPanel::setCursor(const VoxelIndex& ijk) {
+void ViewerPanel::setCrosshair(const VoxelIndex& ijk) {
   if (!volume_) return;
   const auto& g = volume_->geometry();
   for (int a = 0; a < 3; ++a) cursor_[a] = std::clamp(ijk[a], 0, g.size[a] - 1);
@@ -148,7 +147,7 @@ void ViewerPanel::jumpTo(const std::array<double, 3>& lpsMm) {
   const auto& g = volume_->geometry();
   auto ijk = g.ijkFromLps(lpsMm);
   for (int a = 0; a < 3; ++a) ijk[a] = std::clamp(ijk[a], 0.0, g.size[a] - 1.0);
-  setCursor({int(std::lround(ijk[0])), int(std::lround(ijk[1])), int(std::lround(ijk[2]))});
+  setCrosshair({int(std::lround(ijk[0])), int(std::lround(ijk[1])), int(std::lround(ijk[2]))});
   for (auto* v : views_) v->centreOn(ijk);
 }
 
@@ -167,7 +166,8 @@ void ViewerPanel::onHovered(const VoxelIndex& ijk, bool inside) {
                      .arg(lps[1], 0, 'f', 1)
                      .arg(lps[2], 0, 'f', 1)
                      .arg(volume_->at(ijk[0], ijk[1], ijk[2]));
-  if (overlay_) text += tr("  |  overlay %1").arg((*overlay_)[volume_->index(ijk[0], ijk[1], ijk[2])], 0, 'f', 3);
+  if (overlay_)
+    text += tr("  |  overlay %1").arg((*overlay_)[volume_->index(ijk[0], ijk[1], ijk[2])], 0, 'f', 3);
   emit hoverText(text);
 }
 

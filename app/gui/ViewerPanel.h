@@ -45,8 +45,8 @@ class ViewerPanel : public QWidget {
   Layout viewLayout() const { return layout_; }
 
   /// Crosshair cursor (voxel index); moves every 2-D view to the planes through it.
-  void setCursor(const VoxelIndex& ijk);
-  VoxelIndex cursor() const { return cursor_; }
+  void setCrosshair(const VoxelIndex& ijk);
+  VoxelIndex crosshair() const { return cursor_; }
   /// Moves the cursor to the LPS point (mm) and centres all 2-D views on it. Points outside the
   /// volume are clamped to its edge.
   void jumpTo(const std::array<double, 3>& lpsMm);

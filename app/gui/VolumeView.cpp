@@ -1,13 +1,9 @@
 #include "gui/VolumeView.h"
 
-#include <QKeyEvent>
-#include <algorithm>
-#include <cmath>
-#include <stdexcept>
-#include <string>
 #include <vtkCamera.h>
 #include <vtkColorTransferFunction.h>
 #include <vtkFloatArray.h>
+#include <vtkGPUVolumeRayCastMapper.h>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkImageAppendComponents.h>
@@ -19,9 +15,14 @@
 #include <vtkPointData.h>
 #include <vtkRenderer.h>
 #include <vtkShortArray.h>
-#include <vtkGPUVolumeRayCastMapper.h>
 #include <vtkVolume.h>
 #include <vtkVolumeProperty.h>
+
+#include <QKeyEvent>
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "gui/OverlayColors.h"
 
@@ -101,7 +102,8 @@ void VolumeView::rebuildInput() {
   auto resampled = [&](vtkImageData* in) {
     vtkNew<vtkImageResample> r;
     r->SetInputData(in);
-    for (int a = 0; a < 3; ++a) r->SetAxisMagnificationFactor(a, std::min(1.0, double(d.maxSide) / g.size[a]));
+    for (int a = 0; a < 3; ++a)
+      r->SetAxisMagnificationFactor(a, std::min(1.0, double(d.maxSide) / g.size[a]));
     r->SetInterpolationModeToLinear();
     r->Update();
     vtkSmartPointer<vtkImageData> out = r->GetOutput();

@@ -1,14 +1,72 @@
 // medseek: the workstation GUI.
-//   medseek [STUDY_DIR] [--screenshot FILE.png] [--quit-after-ms N]
+//   medseek [STUDY_DIR] [--screenshot FILE.png] [--quit-after-ms N] [--benchmark-scroll N]
+//           [--demo-overlay] [--layout 2x2|axial|coronal|sagittal|3d] [--jump-to X,Y,Z]
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QSurfaceFormat>
 #include <QTimer>
+#include <cmath>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include "app/Version.h"
 #include "gui/MainWindow.h"
+#include "gui/SliceView.h"
+#include "gui/ViewerPanel.h"
 #include "gui/VtkOpenGLWidget.h"
+
+namespace {
+
+/// A synthetic overlay for checking the overlay layer by eye and in tests: a Gaussian blob (sigma 15 mm,
+/// peak 1) centred on the cursor (the volume centre, or --jump-to).
+std::shared_ptr<std::vector<float>> gaussianAtCursor(const imaging::CtVolume& ct, const VoxelIndex& c) {
+  const auto& g = ct.geometry();
+  auto values = std::make_shared<std::vector<float>>(g.voxelCount(), 0.0f);
+  const double sigmaMm = 15.0;
+  for (int k = 0; k < g.size[2]; ++k)
+    for (int j = 0; j < g.size[1]; ++j)
+      for (int i = 0; i < g.size[0]; ++i) {
+        const double dx = (i - c[0]) * g.spacingMm[0], dy = (j - c[1]) * g.spacingMm[1],
+                     dz = (k - c[2]) * g.spacingMm[2];
+        (*values)[ct.index(i, j, k)] =
+            static_cast<float>(std::exp(-(dx * dx + dy * dy + dz * dz) / (2 * sigmaMm * sigmaMm)));
+      }
+  return values;
+}
+
+/// Scrolls the axial view through `n` slices, each shown before the next (update + processEvents:
+/// the linked views' crosshairs are redrawn too, one window composition per frame), and prints ms/frame.
+void benchmarkScroll(ViewerPanel* panel, int n) {
+  SliceView* axial = panel->axialView();
+  const int count = axial->sliceCount();
+  if (count == 0) {
+    std::cerr << "medseek: --benchmark-scroll needs a loaded study\n";
+    return;
+  }
+  QApplication::processEvents();
+  const int start = axial->slice();
+  QElapsedTimer timer;
+  timer.start();
+  for (int s = 1; s <= n; ++s) {
+    axial->setSlice((start + s) % count);
+    axial->repaint();
+  }
+  const double repaintMs = timer.nsecsElapsed() / 1e6 / n;
+  timer.restart();
+  for (int s = 1; s <= n; ++s) {
+    axial->setSlice((start + s) % count);
+    QApplication::processEvents();
+  }
+  const double linkedMs = timer.nsecsElapsed() / 1e6 / n;
+  std::cout << "benchmark-scroll: " << n << " axial slices, view " << axial->width() << "x" << axial->height()
+            << ": axial repaint() " << repaintMs << " ms/frame (" << 1000.0 / repaintMs
+            << " fps); with linked crosshair views " << linkedMs << " ms/frame (" << 1000.0 / linkedMs
+            << " fps)" << std::endl;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // The surface format must be the default before QApplication exists (VTK needs GL 3.2 core).
@@ -25,20 +83,68 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("study", "DICOM study folder, DICOMDIR or file to open");
   QCommandLineOption shot("screenshot", "Grab the main window to FILE.png once shown, then quit.", "file");
   QCommandLineOption quitAfter("quit-after-ms", "Quit after N milliseconds.", "ms");
-  parser.addOption(shot);
-  parser.addOption(quitAfter);
+  QCommandLineOption benchScroll(
+      "benchmark-scroll", "Print the time to first image, scroll N axial slices and print ms/frame, quit.",
+      "n");
+  QCommandLineOption demoOverlay(
+      "demo-overlay", "Show a synthetic Gaussian overlay at the cursor (checks the overlay layer).");
+  QCommandLineOption layout("layout", "View layout: 2x2, axial, coronal, sagittal or 3d.", "layout");
+  QCommandLineOption jumpTo("jump-to", "Centre the views on the LPS point X,Y,Z (mm).", "x,y,z");
+  for (const auto* o : {&shot, &quitAfter, &benchScroll, &demoOverlay, &layout, &jumpTo})
+    parser.addOption(*o);
   parser.process(app);
 
   MainWindow window;
+  ViewerPanel* viewer = window.viewer();
+  if (parser.isSet(layout)) {
+    const QStringList names{"2x2", "axial", "coronal", "sagittal", "3d"};
+    const int index = names.indexOf(parser.value(layout).toLower());
+    if (index < 0) {
+      std::cerr << "medseek: --layout must be one of 2x2, axial, coronal, sagittal, 3d\n";
+      return 2;
+    }
+    viewer->setViewLayout(static_cast<ViewerPanel::Layout>(index));
+  }
+  const bool scripted = parser.isSet(shot) || parser.isSet(quitAfter) || parser.isSet(benchScroll);
+  if (scripted) window.resize(1200, 950);  // reproducible screenshots and benchmarks
   window.show();
   int exitCode = 0;
+  QObject::connect(viewer, &ViewerPanel::firstImageShown, &window, [&](double ms) {
+    if (parser.isSet(benchScroll)) std::cout << "first image after setVolume: " << ms << " ms" << std::endl;
+  });
   const QStringList args = parser.positionalArguments();
-  const bool scripted = parser.isSet(shot) || parser.isSet(quitAfter);
   if (!args.isEmpty() && !window.openPath(args.first(), /*interactiveErrors=*/!scripted)) exitCode = 3;
 
+  if (window.study() && parser.isSet(jumpTo)) {
+    const QStringList xyz = parser.value(jumpTo).split(',');
+    bool ok = xyz.size() == 3;
+    std::array<double, 3> lps{};
+    for (int a = 0; ok && a < 3; ++a) lps[a] = xyz[a].toDouble(&ok);
+    if (!ok) {
+      std::cerr << "medseek: --jump-to needs X,Y,Z in mm\n";
+      return 2;
+    }
+    viewer->jumpTo(lps);
+  }
+  if (window.study() && parser.isSet(demoOverlay))
+    window.showOverlay(gaussianAtCursor(*window.study()->volume, viewer->crosshair()), !scripted);
+
+  if (parser.isSet(benchScroll)) {
+    bool ok = false;
+    const int n = parser.value(benchScroll).toInt(&ok);
+    if (!ok || n <= 0) {
+      std::cerr << "medseek: --benchmark-scroll needs a positive integer\n";
+      return 2;
+    }
+    QTimer::singleShot(1500, &window, [viewer, n, &exitCode] {
+      benchmarkScroll(viewer, n);
+      QApplication::exit(exitCode);
+    });
+  }
   if (parser.isSet(shot)) {
     const QString file = parser.value(shot);
-    QTimer::singleShot(500, &window, [&window, file, &exitCode] {
+    // Long enough for the 3-D view, which is built after the first 2-D image (~1-2 s under llvmpipe).
+    QTimer::singleShot(2500, &window, [&window, file, &exitCode] {
       const QImage image = window.grab().toImage();
       if (!image.save(file)) {
         std::cerr << "medseek: could not write screenshot " << file.toStdString() << "\n";
