@@ -20,6 +20,15 @@ if [[ -n "${DISPLAY:-}" && -z "${MEDSEEK_HEADLESS:-}" ]]; then
 fi
 
 out="$demo/out"
-mkdir -p "$out"
-"$cli" info "$demo/study" | tee "$out/info.txt"
-echo "demo: no display, ran the headless path; output in $out"
+rm -rf "$out" && mkdir -p "$out"
+"$cli" info "$demo/study" > "$out/info.txt"
+# The main job: analyse (model + Grad-CAM + findings + narrative) and write every report format.
+"$cli" analyze "$demo/study" --cam "$out/heatmap.mha" > "$out/analysis.txt"
+"$cli" analyze "$demo/study" --json > "$out/analysis.json"
+"$cli" report "$demo/study" --out "$out/report" > "$out/report.txt"
+cat "$out/analysis.txt"
+echo
+echo "demo: no display, ran the headless path. Output in $out:"
+echo "  analysis.txt / analysis.json  (probability, Lung-RADS, Brock, findings, narrative)"
+echo "  heatmap.mha                   (Grad-CAM on the CT grid; opens in 3D Slicer / ITK-SNAP)"
+echo "  report/                       (report.pdf, sr.dcm, seg.dcm, pm.dcm, epdf.dcm, fhir.json)"
