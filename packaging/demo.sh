@@ -9,10 +9,10 @@ demo="$build/demo"
 cli="$build/app/medseek-cli"
 gui="$build/app/gui/medseek"
 
-if [[ ! -f "$demo/study/truth.json" ]]; then
-  "$cli" phantom --demo --seed 2026 --out "$demo/study-tmp" >/dev/null
-  rm -rf "$demo/study" && mv "$demo/study-tmp" "$demo/study"
-fi
+# Regenerated every time (about 3 s): deterministic for the seed, and always matches this build's generator.
+rm -rf "$demo/study-tmp"
+"$cli" phantom --demo --seed 2026 --out "$demo/study-tmp" >/dev/null
+rm -rf "$demo/study" && mv "$demo/study-tmp" "$demo/study"
 echo "demo: synthetic study in $demo/study (synthetic data; MedSeek is NOT for clinical use)"
 
 if [[ -n "${DISPLAY:-}" && -z "${MEDSEEK_HEADLESS:-}" ]]; then

@@ -56,7 +56,7 @@ case "$mode" in
     if [[ -z "${DISPLAY:-}" ]]; then
       run=(xvfb-run -a -s "-screen 0 1600x1200x24" "${run[@]}")
     fi
-    exec "${run[@]}"
+    "${run[@]}"
     ;;
   *) echo "setup: unknown mode '$mode' (build|demo|test)" >&2; exit 2 ;;
 esac

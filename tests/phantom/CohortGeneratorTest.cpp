@@ -535,6 +535,8 @@ TEST(CohortGenerator, EveryNoteStatesEveryFactorAndNeverContradictsTheRecord) {
     chinese += zh ? 1 : 0;
     const ParsedNote p = zh ? parseChineseNote(c.note) : parseEnglishNote(c.note, studyYear);
     SCOPED_TRACE("case " + std::to_string(i) + ": " + c.note);
+    EXPECT_EQ(c.note.find_first_of("{}"), std::string::npos) << "unfilled template placeholder";
+    EXPECT_EQ(c.shortHistory.find_first_of("{}"), std::string::npos) << "unfilled template placeholder";
     ASSERT_TRUE(p.ageYears);
     EXPECT_EQ(*p.ageYears, r.ageYears);
     ASSERT_TRUE(p.sex);

@@ -262,6 +262,15 @@ class Doc {
     f.setBold(bold);
     return f;
   }
+  /// The largest font of at most `pt` (not below 60 % of it) in which `t` fits on one line of `w`.
+  QFont fittingFont(const QString& t, double pt, bool bold, double w) const {
+    QFont f = font(pt, bold);
+    for (double size = pt; size > 0.6 * pt; size -= 0.5) {
+      f = font(size, bold);
+      if (QFontMetricsF(f).horizontalAdvance(t) <= w) break;
+    }
+    return f;
+  }
   double x0() const { return margin_; }
   double width() const { return contentW_; }
   double& y() { return y_; }
@@ -517,9 +526,9 @@ int layout(Doc& d, const ReportInput& in, const ReportOptions& o, const Labels& 
     d.fill(t1, kLight, d.mm(1.5));
     d.fill(QRectF(t1.left(), t1.top(), d.mm(1.6), tileH), categoryColour(cat));
     d.text(QRectF(t1.left() + d.mm(4), top + d.mm(2), tileW - d.mm(6), d.mm(5)), L.category, small, kGrey);
-    d.text(QRectF(t1.left() + d.mm(4), top + d.mm(6), tileW - d.mm(6), d.mm(12)),
-           QString("%1 %2").arg(QString::fromUtf8("Lung-RADS")).arg(q(cat.empty() ? "-" : cat)), d.font(20, true),
-           categoryColour(cat), Qt::AlignLeft | Qt::AlignVCenter);
+    const QString catText = QString("%1 %2").arg(QString::fromUtf8("Lung-RADS")).arg(q(cat.empty() ? "-" : cat));
+    d.text(QRectF(t1.left() + d.mm(4), top + d.mm(6), tileW - d.mm(6), d.mm(12)), catText,
+           d.fittingFont(catText, 20, true, tileW - d.mm(7)), categoryColour(cat), Qt::AlignLeft | Qt::AlignVCenter);
     d.text(QRectF(t1.left() + d.mm(4), top + d.mm(19), tileW - d.mm(6), mgmtH + d.mm(2)), mgmt, body);
     // Tile 2: probability with Brock
     QRectF t2(d.x0() + tileW + gap, top, tileW, tileH);

@@ -9,6 +9,7 @@
 
 #include "Internal.h"
 #include "JsonWriter.h"
+#include "phantom/PhantomError.h"
 
 namespace phantom::detail {
 namespace {
@@ -23,6 +24,11 @@ struct Vars {
   std::vector<std::pair<std::string, std::string>> kv;
   std::string apply(std::string s) const {
     for (const auto& [k, v] : kv) s = replaceAll(s, "{" + k + "}", v);
+    // A template with a placeholder nobody fills is a generator bug: never let "{His}" reach a note.
+    const auto open = s.find('{');
+    if (open != std::string::npos)
+      throw PhantomError("note template has an unfilled placeholder " + s.substr(open, s.find('}', open) - open + 1) +
+                         " in: " + s);
     return s;
   }
 };
@@ -176,6 +182,7 @@ Sentences englishSentences(const Case& c, Rng& r, int studyYear) {
           {"yrs", rec.yearsSinceQuit == 1 ? "year" : "years"},
           {"He", male ? "He" : "She"},
           {"his", male ? "his" : "her"},
+          {"His", male ? "His" : "Her"},
           {"sexA", male ? "male" : "female"},
           {"sexB", male ? "man" : "woman"},
           {"sexC", male ? "M" : "F"},

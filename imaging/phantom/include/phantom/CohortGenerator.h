@@ -30,7 +30,7 @@
 namespace phantom {
 
 /// Bumped whenever the generator's output for a given seed changes.
-inline constexpr int kGeneratorVersion = 2;
+inline constexpr int kGeneratorVersion = 3;  // 3: "{His}" placeholder filled in family-history notes
 
 enum class Sex { Male, Female };
 enum class SmokingStatus { Never, Former, Current };
