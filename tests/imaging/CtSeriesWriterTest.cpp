@@ -77,11 +77,4 @@ TEST_P(WrittenFileIsValid, DciodvfyReportsNoErrors) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryTransferSyntax, WrittenFileIsValid,
-                         ::testing::Values(imaging::TransferSyntax::ExplicitVrLittleEndian,
-                                           imaging::TransferSyntax::ImplicitVrLittleEndian,
-                                           imaging::TransferSyntax::ExplicitVrBigEndian,
-                                           imaging::TransferSyntax::DeflatedExplicitVrLittleEndian,
-                                           imaging::TransferSyntax::JpegLossless,
-                                           imaging::TransferSyntax::JpegLsLossless,
-                                           imaging::TransferSyntax::RleLossless,
-                                           imaging::TransferSyntax::Jpeg2000Lossless));
+                         ::testing::ValuesIn(testvol::everyTransferSyntax()));

@@ -86,14 +86,7 @@ TEST_P(RoundTrip, WrittenSeriesLoadsBackWithTheSameHuVoxels) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryLosslessTransferSyntax, RoundTrip,
-                         ::testing::Values(imaging::TransferSyntax::ExplicitVrLittleEndian,
-                                           imaging::TransferSyntax::ImplicitVrLittleEndian,
-                                           imaging::TransferSyntax::ExplicitVrBigEndian,
-                                           imaging::TransferSyntax::DeflatedExplicitVrLittleEndian,
-                                           imaging::TransferSyntax::JpegLossless,
-                                           imaging::TransferSyntax::JpegLsLossless,
-                                           imaging::TransferSyntax::RleLossless,
-                                           imaging::TransferSyntax::Jpeg2000Lossless));
+                         ::testing::ValuesIn(testvol::everyTransferSyntax()));
 
 TEST(SeriesLoader, KeepsNegativeHuBelowMinus1024WithSignedStorage) {
   testvol::TempDir dir("signed");

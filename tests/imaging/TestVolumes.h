@@ -7,11 +7,19 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "imaging/CtSeriesWriter.h"
 #include "imaging/CtVolume.h"
 
 namespace testvol {
+
+/// Every transfer syntax the writer supports, in enum order (for parameterised tests).
+inline std::vector<imaging::TransferSyntax> everyTransferSyntax() {
+  std::vector<imaging::TransferSyntax> v;
+  for (const auto& name : imaging::transferSyntaxNames()) v.push_back(imaging::transferSyntaxFromName(name));
+  return v;
+}
 
 /// A 64x64x20 body-like phantom: air outside an ellipse of soft tissue, lungs, a bright spine,
 /// plus a deterministic pattern that exercises the full HU range used by CT.
