@@ -91,6 +91,26 @@ struct Explainer::Impl {
 
   md::MedSeekNet& net(bool randomised) { return randomised ? randomNet : ln->net; }
 
+  /// The note heads for several notes at once, text only (no image): [familyHistory, female, age, smoking...].
+  std::vector<std::vector<double>> noteHeads(const std::vector<std::string>& notes) {
+    torch::NoGradGuard ng;
+    std::vector<md::TextInput> inputs;
+    inputs.reserve(notes.size());
+    for (const auto& n : notes) inputs.push_back(md::tokenizeNote(ln->tokenizer, n, ln->net->config().maxTokens));
+    std::vector<const float*> images(notes.size(), nullptr);
+    std::vector<const md::TextInput*> texts;
+    for (const auto& t : inputs) texts.push_back(&t);
+    auto out = ln->net->forward(md::makeBatch(images, ln->net->config().gridSize, texts).to(ln->device), {});
+    auto fh = cpuF(out.familyHistoryLogit), female = cpuF(out.sexFemaleLogit), smoking = cpuF(out.smokingLogits);
+    std::vector<std::vector<double>> rows(notes.size());
+    for (std::size_t i = 0; i < notes.size(); ++i) {
+      const auto k = static_cast<int64_t>(i);
+      rows[i] = {fh[k].item<double>(), female[k].item<double>()};
+      for (int64_t c = 0; c < smoking.size(1); ++c) rows[i].push_back(smoking[k][c].item<double>());
+    }
+    return rows;
+  }
+
   Pass run(const multimodal::PreprocessedVolume* pre, const md::TextInput* text, bool plusPlus, bool factorGrads,
            bool randomised, int igSteps) {
     Pass p;
@@ -360,6 +380,32 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
         f.evidenceNegated = best->negated;
       }
     };
+    // Sex, family history and smoking: the evidence is the phrase whose removal moves the head furthest
+    // away from the value it read (occlusion on text-only forwards, one batch). Gradient x input on these
+    // heads pointed at the opening sentence whatever stated the factor, so it is not used for evidence.
+    std::vector<std::string> occluded{note};
+    for (const auto& p : e.note.phrases) {
+      std::string n = note;
+      for (std::size_t b = p.begin; b < p.end && b < n.size(); ++b) n[b] = ' ';
+      occluded.push_back(std::move(n));
+    }
+    const auto heads = impl_->noteHeads(occluded);
+    // A phrase is cited only when removing it moves the head by at least 1 logit (2 for a negative reading
+    // such as "no family history": the model reads "no" by default, so small moves there are diffuse).
+    auto occlusionEvidence = [&](RecordFactor& f, std::size_t head, double sign) {
+      double bestDrop = sign > 0 ? 1.0 : 2.0;
+      for (std::size_t i = 0; i < e.note.phrases.size(); ++i) {
+        const double drop = sign * (heads[0][head] - heads[i + 1][head]);
+        if (drop > bestDrop) {
+          bestDrop = drop;
+          const auto& p = e.note.phrases[i];
+          f.evidencePhrase = p.text;
+          f.evidenceBegin = p.begin;
+          f.evidenceEnd = p.end;
+          f.evidenceNegated = p.negated;
+        }
+      }
+    };
     char buf[64];
     {
       RecordFactor f;
@@ -390,7 +436,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
       const bool female = pred.note.femaleProbability >= 0.5;
       f.value = female ? "female" : "male";
       f.probability = female ? pred.note.femaleProbability : 1 - pred.note.femaleProbability;
-      evidence(f, phrasesFor("sex"));
+      occlusionEvidence(f, 1, female ? 1.0 : -1.0);
       e.recordFactors.push_back(f);
     }
     {
@@ -399,7 +445,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
       const bool yes = pred.note.familyHistoryProbability >= 0.5;
       f.value = yes ? "yes" : "no";
       f.probability = yes ? pred.note.familyHistoryProbability : 1 - pred.note.familyHistoryProbability;
-      evidence(f, phrasesFor("family_history"));
+      occlusionEvidence(f, 0, yes ? 1.0 : -1.0);
       e.recordFactors.push_back(f);
     }
     {
@@ -407,7 +453,10 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
       f.name = "smoking";
       f.value = pred.note.smoking;
       f.probability = *std::max_element(pred.note.smokingProbabilities.begin(), pred.note.smokingProbabilities.end());
-      evidence(f, phrasesFor("smoking"));
+      const auto smokingClass = std::max_element(pred.note.smokingProbabilities.begin(),
+                                                 pred.note.smokingProbabilities.end()) -
+                                pred.note.smokingProbabilities.begin();
+      occlusionEvidence(f, 2 + static_cast<std::size_t>(smokingClass), 1.0);
       e.recordFactors.push_back(f);
     }
   }
