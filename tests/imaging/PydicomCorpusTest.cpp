@@ -38,7 +38,7 @@ TEST(PydicomCorpus, EveryFileGivesAVolumeOrADicomError) {
       ADD_FAILURE() << e.path() << ": not a DicomError: " << err.what();
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_LT(s, 5.0) << e.path();
+    EXPECT_LT(s, 5.0) << e.path() << ": a hang guard (one file), not a speed target";
     if (std::getenv("MEDSEEK_SHOW_MESSAGES"))
       std::printf("%-40s %s\n", e.path().filename().c_str(), outcome.substr(0, 300).c_str());
   }

