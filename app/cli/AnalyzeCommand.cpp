@@ -12,8 +12,8 @@
 namespace cli {
 namespace {
 struct AnalyzeArgs {
-  std::string study, note, device = "auto", lang = "en", cam, weights;
-  bool json = false, plusPlus = false;
+  std::string study, note, device = "auto", lang = "en", cam, weights, series;
+  bool json = false, plusPlus = false, progress = false;
   int threads = 0;
 };
 
@@ -40,12 +40,14 @@ void printText(const workflow::AnalysisResult& r) {
 
 void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<AnalyzeArgs>();
-  auto* c = app.add_subcommand("analyze",
-                               "Analyze one study: probability, Grad-CAM, findings, Lung-RADS, Brock, narrative. "
-                               "--json keys: probability, lung_rads, brock_probability, modality_share, experts, "
-                               "record_factors, findings, narrative, note_attributions, model_sha256, series_uid");
+  auto* c = app.add_subcommand(
+      "analyze",
+      "Analyze one study: probability, Grad-CAM, findings, Lung-RADS, Brock, narrative. "
+      "--json keys: probability, lung_rads, brock_probability, modality_share, experts, "
+      "record_factors, findings, narrative, note_attributions, model_sha256, device, series_uid");
   c->add_option("study", a->study, "study folder, DICOMDIR or file")->required();
   c->add_option("--note", a->note, "clinical note file (default: note.txt, fhir.json, DICOM history)");
+  c->add_option("--series", a->series, "SeriesInstanceUID to analyse (default: the best chest-CT series)");
   c->add_option("--device", a->device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   c->add_option("--lang", a->lang, "narrative language: en | zh")->check(CLI::IsMember({"en", "zh"}));
   c->add_option("--cam", a->cam, "write the heatmap on the CT grid as MetaImage (.mha, float)");
@@ -53,6 +55,8 @@ void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("--threads", a->threads, "CPU threads (0: default)");
   c->add_flag("--plusplus", a->plusPlus, "Grad-CAM++ instead of Grad-CAM");
   c->add_flag("--json", a->json, "print the result as JSON");
+  c->add_flag("--progress", a->progress,
+              "print 'progress STAGE FRACTION' lines on stderr (stages: model, load, explain, done)");
   c->callback([a, &ctx] {
     workflow::AnalysisOptions o;
     o.modelPath = a->weights;
@@ -61,8 +65,25 @@ void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {
     o.noteFile = a->note;
     o.gradCamPlusPlus = a->plusPlus;
     o.threads = a->threads;
-    auto r = workflow::analyzeStudy(a->study, o);
-    if (!a->cam.empty()) workflow::writeHeatmapMha(r.explanation.heatmap, a->cam);
+    o.seriesUid = a->series;
+    const bool progress = a->progress;
+    auto say = [progress](const char* stage, double fraction) {
+      if (progress) std::fprintf(stderr, "progress %s %.2f\n", stage, fraction), std::fflush(stderr);
+    };
+    say("model", 0);
+    workflow::Analyzer analyzer(o);
+    int lastPercent = -1;
+    auto r = analyzer.analyze(a->study, [&](double f) {
+      const int percent = static_cast<int>(f * 10) * 10;  // every 10 %
+      if (percent != lastPercent) say("load", f);
+      if (f >= 1.0 && lastPercent < 100) say("explain", 0);
+      lastPercent = percent;
+      return true;
+    });
+    // No heatmap (no image used, out of scope): no file, the JSON says heatmap.on_ct_grid = false.
+    if (!a->cam.empty() && !r.explanation.heatmap.values.empty())
+      workflow::writeHeatmapMha(r.explanation.heatmap, a->cam);
+    say("done", 1);
     if (a->json) {
       std::cout << workflow::analysisToJson(r) << "\n";
     } else {

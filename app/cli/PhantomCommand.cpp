@@ -53,8 +53,9 @@ void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
                   "Only print cohort statistics of the first N records (prevalence, Brock-oracle AUC, "
                   "Lung-RADS mix); writes nothing");
   cmd->add_flag("--demo", args->demo,
-                "Write the demo study: the first clearly positive case of the seed, full size, into --out");
-  cmd->callback([args, &ctx] {
+                "Write the demo study: the first clearly positive case of the seed into --out (full size "
+                "unless --size is given)");
+  cmd->callback([args, cmd, &ctx] {
     phantom::PhantomOptions popt;
     popt.size = kSizes.at(args->size);
     popt.language = kLanguages.at(args->lang);
@@ -66,7 +67,7 @@ void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
     }
     if (args->out.empty()) throw UsageError("phantom: --out DIR is required");
     if (args->demo) {
-      popt.size = phantom::SizePreset::Full;
+      if (cmd->count("--size") == 0) popt.size = phantom::SizePreset::Full;  // --size small: a quick demo
       const phantom::CohortGenerator gen(args->seed, popt);
       const int index = workflow::findDemoCaseIndex(gen);
       const auto w = workflow::writeCase(gen.generate(index), args->out, syntax);

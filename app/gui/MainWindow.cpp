@@ -5,8 +5,11 @@
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QJsonArray>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -14,11 +17,18 @@
 #include <QSlider>
 #include <QStatusBar>
 #include <QTextStream>
+#include <QTimer>
 #include <QToolBar>
 
 #include "app/Version.h"
+#include "gui/AnalysisRunner.h"
+#include "gui/ResultPanel.h"
+#include "gui/SeriesBrowser.h"
 #include "gui/SliceView.h"
 #include "gui/ViewerPanel.h"
+#include "workflow/NoteSource.h"
+#include "workflow/Report.h"
+#include "workflow/StudyInfo.h"
 
 namespace {
 struct Preset {
@@ -46,6 +56,51 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addPermanentWidget(measurementLabel_);
   connect(viewer_, &ViewerPanel::hoverText, hoverLabel_, &QLabel::setText);
   connect(viewer_, &ViewerPanel::measurementText, measurementLabel_, &QLabel::setText);
+  modelLabel_ = new QLabel(tr("model: not run"), this);
+  modelLabel_->setObjectName("modelLabel");
+  statusBar()->addPermanentWidget(modelLabel_);
+
+  resultPanel_ = new ResultPanel(this);
+  auto* resultDock = new QDockWidget(tr("Analysis"), this);
+  resultDock->setObjectName("analysisDock");
+  resultDock->setWidget(resultPanel_);
+  addDockWidget(Qt::RightDockWidgetArea, resultDock);
+  seriesBrowser_ = new SeriesBrowser(this);
+  auto* seriesDock = new QDockWidget(tr("Study browser"), this);
+  seriesDock->setObjectName("seriesDock");
+  seriesDock->setWidget(seriesBrowser_);
+  addDockWidget(Qt::LeftDockWidgetArea, seriesDock);
+  resizeDocks({resultDock, seriesDock}, {380, 300}, Qt::Horizontal);
+
+  runner_ = new AnalysisRunner(this);
+  elapsedTimer_ = new QTimer(this);
+  elapsedTimer_->setInterval(250);
+  connect(elapsedTimer_, &QTimer::timeout, this,
+          [this] { resultPanel_->setProgress(stage_, runner_->elapsedSeconds()); });
+  connect(runner_, &AnalysisRunner::progress, this, [this](const QString& stage, double) {
+    stage_ = stage;
+    resultPanel_->setProgress(stage_, runner_->elapsedSeconds());
+  });
+  connect(runner_, &AnalysisRunner::finished, this, &MainWindow::onAnalysisFinished);
+  connect(runner_, &AnalysisRunner::failed, this, [this](const QString& reason) {
+    elapsedTimer_->stop();
+    clearResult(tr("Analysis failed: %1").arg(reason));
+    reportError(tr("Analysis failed"), reason, interactiveErrors_);
+    emit analysisEnded(false, reason);
+  });
+  connect(runner_, &AnalysisRunner::cancelled, this, [this] {
+    elapsedTimer_->stop();
+    clearResult(tr("Analysis cancelled"));
+    emit analysisEnded(false, tr("cancelled"));
+  });
+  connect(resultPanel_, &ResultPanel::analyzeRequested, this, &MainWindow::startAnalysis);
+  connect(resultPanel_, &ResultPanel::cancelRequested, this, &MainWindow::cancelAnalysis);
+  connect(resultPanel_, &ResultPanel::exportRequested, this, &MainWindow::chooseExportFolder);
+  connect(resultPanel_, &ResultPanel::jumpRequested, this,
+          [this](const std::array<double, 3>& lps) { viewer_->jumpTo(lps); });
+  connect(seriesBrowser_, &SeriesBrowser::seriesActivated, this, [this](const QString& uid) {
+    if (!study_ || uid != QString::fromStdString(study_->seriesInstanceUid)) openSeries(uid);
+  });
   buildMenusAndToolbars();
   resize(1200, 950);
   QSettings settings;
@@ -68,6 +123,8 @@ void MainWindow::buildMenusAndToolbars() {
   file->addAction(tr("&Open Folder..."), QKeySequence::Open, this, &MainWindow::chooseFolder);
   recentMenu_ = file->addMenu(tr("Open &Recent"));
   rebuildRecentMenu();
+  exportAction_ = file->addAction(tr("&Export Reports..."), this, &MainWindow::chooseExportFolder);
+  exportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
 
@@ -87,6 +144,18 @@ void MainWindow::buildMenusAndToolbars() {
   tools->actions().at(0)->setToolTip(tr("Click: move the crosshair; left drag: window/level"));
   tools->actions().at(1)->setToolTip(tr("Left drag: measure a distance (Esc clears)"));
   tools->actions().at(2)->setToolTip(tr("Left drag from the centre: circular ROI with HU statistics"));
+
+  // Analysis (out of process).
+  tools->addSeparator();
+  auto* analysisMenu = menuBar()->addMenu(tr("&Analysis"));
+  analyzeAction_ = analysisMenu->addAction(tr("&Analyze Series"), this, &MainWindow::startAnalysis);
+  analyzeAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+  analyzeAction_->setToolTip(tr("Run the model on the series shown (Ctrl+R)"));
+  cancelAction_ = analysisMenu->addAction(tr("&Cancel Analysis"), this, &MainWindow::cancelAnalysis);
+  cancelAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+  analysisMenu->addAction(exportAction_);
+  tools->addAction(analyzeAction_);
+  tools->addAction(cancelAction_);
 
   // Window presets (F1/F2/F3).
   tools->addSeparator();
@@ -188,6 +257,7 @@ void MainWindow::buildMenusAndToolbars() {
     QSettings().setValue("overlay/colormap", index);
   });
   updateOverlayControls();
+  updateActions();
 }
 
 void MainWindow::applyPreset(const QString& key) {
@@ -232,9 +302,26 @@ void MainWindow::chooseFolder() {
 }
 
 bool MainWindow::openPath(const QString& path, bool interactiveErrors) {
+  if (!load(path, {}, interactiveErrors)) return false;
+  QSettings().setValue("lastFolder", path);
+  addRecent(path);
+  return true;
+}
+
+bool MainWindow::openSeries(const QString& seriesUid, bool interactiveErrors) {
+  if (studyPath_.isEmpty()) return false;
+  return load(studyPath_, seriesUid, interactiveErrors);
+}
+
+bool MainWindow::load(const QString& path, const QString& seriesUid, bool interactiveErrors) {
+  // A result belongs to the study/series it was computed on: showing anything else drops it.
+  if (runner_->isRunning()) runner_->cancel();
+  clearResult();
+  const bool newStudy = path != studyPath_;
   try {
     QApplication::setOverrideCursor(Qt::WaitCursor);
-    auto loaded = std::make_unique<workflow::LoadedStudy>(workflow::loadStudy(path.toStdString()));
+    auto loaded = std::make_unique<workflow::LoadedStudy>(
+        workflow::loadStudySeries(path.toStdString(), seriesUid.toStdString()));
     viewer_->setVolume(loaded->volume);
     QApplication::restoreOverrideCursor();
     const auto& g = loaded->volume->geometry();
@@ -248,19 +335,210 @@ bool MainWindow::openPath(const QString& path, bool interactiveErrors) {
             .arg(g.spacingMm[1], 0, 'f', 2)
             .arg(g.spacingMm[2], 0, 'f', 2));
     study_ = std::move(loaded);
+    studyPath_ = path;
+    if (newStudy) {
+      try {
+        seriesBrowser_->setSeries(path, workflow::listSeries(path.toStdString()));
+      } catch (const std::exception& e) {
+        seriesBrowser_->clear();
+        QTextStream(stderr) << "medseek: series list: " << e.what() << "\n";
+      }
+      try {
+        const auto note = workflow::findNote(path.toStdString(), {}, *study_);
+        resultPanel_->setNote(QString::fromStdString(note.text),
+                              note.text.empty()
+                                  ? tr("No note found (note.txt, fhir.json, DICOM history): type one "
+                                       "here or analyse the image alone")
+                                  : tr("Source: %1").arg(QString::fromStdString(note.source)));
+      } catch (const std::exception& e) {
+        resultPanel_->setNote({}, tr("Note could not be read: %1").arg(QString::fromUtf8(e.what())));
+      }
+    }
+    seriesBrowser_->setShownSeries(QString::fromStdString(study_->seriesInstanceUid));
     updateOverlayControls();
-    QSettings().setValue("lastFolder", path);
-    addRecent(path);
+    updateActions();
     return true;
   } catch (const std::exception& e) {
     QApplication::restoreOverrideCursor();
     viewer_->clear();
     study_.reset();
+    studyPath_.clear();
+    seriesBrowser_->clear();
+    resultPanel_->setNote({}, tr("No study"));
     updateOverlayControls();
+    updateActions();
     studyLabel_->setText(tr("Could not open %1").arg(path));
     reportError(tr("Could not open study"), QString::fromUtf8(e.what()), interactiveErrors);
     return false;
   }
+}
+
+void MainWindow::updateActions() {
+  const bool running = runner_->isRunning();
+  analyzeAction_->setEnabled(study_ != nullptr && !running);
+  cancelAction_->setEnabled(running);
+  exportAction_->setEnabled(result_ != nullptr);
+  resultPanel_->setAnalyzeEnabled(study_ != nullptr && !running);
+}
+
+void MainWindow::clearResult(const QString& message) {
+  result_.reset();
+  analysedNote_.clear();
+  viewer_->clearOverlay();
+  resultPanel_->clearResult(message);
+  modelLabel_->setText(tr("model: not run"));
+  updateOverlayControls();
+  updateActions();
+}
+
+bool MainWindow::analysisRunning() const {
+  return runner_->isRunning();
+}
+
+bool MainWindow::startAnalysis() {
+  if (!study_ || runner_->isRunning()) return false;
+  clearResult();
+  AnalysisRunner::Request request;
+  request.studyPath = studyPath_;
+  request.seriesUid = QString::fromStdString(study_->seriesInstanceUid);
+  request.ctGrid = study_->volume->geometry();
+  request.device = QSettings().value("analysis/device", "auto").toString();
+  if (resultPanel_->noteEdited()) request.noteText = resultPanel_->noteText();
+  analysedNote_ = resultPanel_->noteText();
+  resultPanel_->showRunning();
+  stage_ = QStringLiteral("model");
+  runner_->start(request);
+  elapsedTimer_->start();
+  updateActions();
+  return true;
+}
+
+void MainWindow::cancelAnalysis() {
+  if (runner_->isRunning()) runner_->cancel();
+  updateActions();
+}
+
+void MainWindow::onAnalysisFinished(std::shared_ptr<const workflow::AnalysisResult> result) {
+  elapsedTimer_->stop();
+  const auto& request = runner_->request();
+  // The runner read the heatmap onto the request's grid; the result must still match what is shown.
+  if (!study_ || request.studyPath != studyPath_ ||
+      result->study.seriesInstanceUid != study_->seriesInstanceUid) {
+    clearResult(tr("The result belonged to another series and was discarded"));
+    emit analysisEnded(false, tr("result of another series discarded"));
+    return;
+  }
+  const QString note = analysedNote_;
+  clearResult();
+  result_ = std::move(result);
+  analysedNote_ = note;
+  if (!result_->explanation.heatmap.values.empty()) {
+    // Aliasing pointer: the overlay shares the result's heatmap instead of copying it.
+    showOverlay(std::shared_ptr<const std::vector<float>>(result_, &result_->explanation.heatmap.values),
+                interactiveErrors_);
+  }
+  resultPanel_->showResult(*result_, analysedNote_, runner_->elapsedSeconds());
+  const QString device = QString::fromStdString(result_->device).toUpper();
+  modelLabel_->setText(tr("%1 | model %2 | sha256 %3")
+                           .arg(device.isEmpty()            ? tr("device ?")
+                                : device.startsWith("CUDA") ? "GPU (" + device + ")"
+                                                            : device,
+                                QString::fromStdString(result_->modelVersion),
+                                QString::fromStdString(result_->modelSha256.substr(0, 12))));
+  modelLabel_->setToolTip(QString::fromStdString(result_->modelPath));
+  updateActions();
+  emit analysisEnded(true, {});
+}
+
+void MainWindow::chooseExportFolder() {
+  if (!result_) return;
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Export reports into"),
+                                                        QSettings().value("lastExportFolder").toString());
+  if (dir.isEmpty()) return;
+  QSettings().setValue("lastExportFolder", dir);
+  if (exportReports(dir, true)) statusBar()->showMessage(tr("Reports written to %1").arg(dir), 8000);
+}
+
+bool MainWindow::exportReports(const QString& outDir, bool interactiveErrors) {
+  if (!result_ || !study_) {
+    reportError(tr("Export"), tr("There is no analysis result to export."), interactiveErrors);
+    return false;
+  }
+  try {
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    workflow::ReportOptions options;
+    options.decision = resultPanel_->decision();
+    options.modelVersion = result_->modelVersion;
+    options.noteText = analysedNote_.toStdString();
+    const auto files = workflow::writeReports(*study_, result_->explanation, options, outDir.toStdString());
+    QApplication::restoreOverrideCursor();
+    QTextStream(stdout) << "medseek: wrote " << files.size() << " report file(s) to " << outDir << Qt::endl;
+    return true;
+  } catch (const std::exception& e) {
+    QApplication::restoreOverrideCursor();
+    reportError(tr("Export failed"), QString::fromUtf8(e.what()), interactiveErrors);
+    return false;
+  }
+}
+
+QJsonObject MainWindow::stateJson() const {
+  QJsonObject o;
+  o["study_path"] = studyPath_;
+  o["series_uid"] = study_ ? QString::fromStdString(study_->seriesInstanceUid) : QString();
+  QJsonArray series;
+  for (const auto& s : seriesBrowser_->series()) {
+    QJsonObject x;
+    x["uid"] = QString::fromStdString(s.seriesInstanceUid);
+    x["description"] = QString::fromStdString(s.description);
+    x["images"] = s.images;
+    x["thickness_mm"] = s.sliceThicknessMm;
+    x["selected_for_analysis"] = s.selected;
+    x["eligible"] = s.eligible;
+    x["reasons"] = QString::fromStdString(s.reasons);
+    series.append(x);
+  }
+  o["series"] = series;
+  o["overlay_shown"] = viewer_->hasOverlay();
+  o["has_result"] = result_ != nullptr;
+  o["summary"] = resultPanel_->summaryText();
+  o["narrative"] = resultPanel_->narrativeText();
+  o["note"] = resultPanel_->noteText();
+  o["highlighted_phrases"] = resultPanel_->highlightedPhrases();
+  o["status_model"] = modelLabel_->text();
+  if (result_) {
+    const auto& e = result_->explanation;
+    QJsonObject r;
+    r["series_uid"] = QString::fromStdString(result_->study.seriesInstanceUid);
+    r["probability"] = e.probability;
+    r["lung_rads"] = QString::fromStdString(e.lungRadsCategory);
+    r["brock_probability"] = e.brock.computed ? QJsonValue(e.brock.probability) : QJsonValue();
+    r["device"] = QString::fromStdString(result_->device);
+    r["model_sha256"] = QString::fromStdString(result_->modelSha256);
+    r["seconds"] = result_->totalSeconds;
+    QJsonArray findings;
+    for (const auto& f : e.findings)
+      findings.append(QJsonArray{f.centerLps[0], f.centerLps[1], f.centerLps[2]});
+    r["finding_centers_lps_mm"] = findings;
+    o["result"] = r;
+  }
+  if (const auto d = resultPanel_->decision())
+    o["decision"] = QString::fromStdString(workflow::toString(d->verdict));
+  const auto c = viewer_->crosshair();
+  o["crosshair_ijk"] = QJsonArray{c[0], c[1], c[2]};
+  if (study_) {
+    const auto lps = study_->volume->geometry().lpsFromIjk({double(c[0]), double(c[1]), double(c[2])});
+    o["crosshair_lps_mm"] = QJsonArray{lps[0], lps[1], lps[2]};
+  }
+  // Where the views are in a grab() of this window (device-independent pixels), for pixel tests.
+  auto rect = [this](const QWidget* w) {
+    const QPoint p = w->mapTo(this, QPoint(0, 0));
+    return QJsonArray{p.x(), p.y(), w->isVisible() ? w->width() : 0, w->isVisible() ? w->height() : 0};
+  };
+  o["view_rects"] = QJsonObject{{"axial", rect(viewer_->axialView())},
+                                {"coronal", rect(viewer_->coronalView())},
+                                {"sagittal", rect(viewer_->sagittalView())},
+                                {"volume", rect(reinterpret_cast<const QWidget*>(viewer_->volumeView()))}};
+  return o;
 }
 
 void MainWindow::addRecent(const QString& path) {

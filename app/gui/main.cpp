@@ -1,9 +1,13 @@
 // medseek: the workstation GUI.
-//   medseek [STUDY_DIR] [--screenshot FILE.png] [--quit-after-ms N] [--benchmark-scroll N]
-//           [--demo-overlay] [--layout 2x2|axial|coronal|sagittal|3d] [--jump-to X,Y,Z]
+//   medseek [STUDY_DIR] [--series UID] [--analyze] [--screenshot FILE.png] [--quit-after-ms N]
+//           [--benchmark-scroll N] [--demo-overlay] [--layout 2x2|axial|coronal|sagittal|3d]
+//           [--jump-to X,Y,Z] [--export DIR [--decision accept|reject]] [--dump-state FILE.json]
+//           [--click-finding N] [--then-series UID | --then-open DIR]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QJsonDocument>
 #include <QSurfaceFormat>
 #include <QTimer>
 #include <cmath>
@@ -13,6 +17,7 @@
 
 #include "app/Version.h"
 #include "gui/MainWindow.h"
+#include "gui/ResultPanel.h"
 #include "gui/SliceView.h"
 #include "gui/ViewerPanel.h"
 #include "gui/VtkOpenGLWidget.h"
@@ -90,9 +95,31 @@ int main(int argc, char** argv) {
       "demo-overlay", "Show a synthetic Gaussian overlay at the cursor (checks the overlay layer).");
   QCommandLineOption layout("layout", "View layout: 2x2, axial, coronal, sagittal or 3d.", "layout");
   QCommandLineOption jumpTo("jump-to", "Centre the views on the LPS point X,Y,Z (mm).", "x,y,z");
-  for (const auto* o : {&shot, &quitAfter, &benchScroll, &demoOverlay, &layout, &jumpTo})
+  QCommandLineOption series("series", "Show this series (SeriesInstanceUID) instead of the best chest CT.",
+                            "uid");
+  QCommandLineOption analyze("analyze",
+                             "Analyse the series on start (medseek-cli worker); --screenshot, --export and "
+                             "--dump-state then wait for the result. Exit code 4 when it fails.");
+  QCommandLineOption exportDir("export", "After --analyze: write the reports into DIR.", "dir");
+  QCommandLineOption decision("decision", "With --export: the reader's decision, accept or reject.",
+                              "verdict");
+  QCommandLineOption dumpState(
+      "dump-state", "Write what the window shows (result, narrative, series) as JSON on exit.", "file");
+  QCommandLineOption thenSeries("then-series",
+                                "After --analyze: show series UID (checks the result is dropped).", "uid");
+  QCommandLineOption clickFinding(
+      "click-finding", "After --analyze: act as if finding N (1 = culprit) was clicked in the narrative.",
+      "n");
+  QCommandLineOption thenOpen("then-open", "After --analyze: open study DIR (checks the result is dropped).",
+                              "dir");
+  for (const auto* o : {&shot, &quitAfter, &benchScroll, &demoOverlay, &layout, &jumpTo, &series, &analyze,
+                        &exportDir, &decision, &dumpState, &thenSeries, &thenOpen, &clickFinding})
     parser.addOption(*o);
   parser.process(app);
+  if (parser.isSet(decision) && parser.value(decision) != "accept" && parser.value(decision) != "reject") {
+    std::cerr << "medseek: --decision must be accept or reject\n";
+    return 2;
+  }
 
   MainWindow window;
   ViewerPanel* viewer = window.viewer();
@@ -105,15 +132,24 @@ int main(int argc, char** argv) {
     }
     viewer->setViewLayout(static_cast<ViewerPanel::Layout>(index));
   }
-  const bool scripted = parser.isSet(shot) || parser.isSet(quitAfter) || parser.isSet(benchScroll);
-  if (scripted) window.resize(1200, 950);  // reproducible screenshots and benchmarks
+  const bool scripted = parser.isSet(shot) || parser.isSet(quitAfter) || parser.isSet(benchScroll) ||
+                        parser.isSet(dumpState) || parser.isSet(exportDir);
+  if (scripted) window.resize(1600, 1000);  // reproducible screenshots and benchmarks
+  window.setInteractiveErrors(!scripted);
   window.show();
   int exitCode = 0;
+  QElapsedTimer sinceOpen;
   QObject::connect(viewer, &ViewerPanel::firstImageShown, &window, [&](double ms) {
-    if (parser.isSet(benchScroll)) std::cout << "first image after setVolume: " << ms << " ms" << std::endl;
+    if (parser.isSet(benchScroll))
+      std::cout << "first image after setVolume: " << ms << " ms; after choosing the study (scan + load + "
+                << "first image): " << sinceOpen.nsecsElapsed() / 1e6 << " ms" << std::endl;
   });
   const QStringList args = parser.positionalArguments();
+  sinceOpen.start();
   if (!args.isEmpty() && !window.openPath(args.first(), /*interactiveErrors=*/!scripted)) exitCode = 3;
+  if (exitCode == 0 && window.study() && parser.isSet(series) &&
+      !window.openSeries(parser.value(series), !scripted))
+    exitCode = 3;
 
   if (window.study() && parser.isSet(jumpTo)) {
     const QStringList xyz = parser.value(jumpTo).split(',');
@@ -141,7 +177,20 @@ int main(int argc, char** argv) {
       QApplication::exit(exitCode);
     });
   }
-  if (parser.isSet(shot)) {
+  // What a scripted run does once the window is ready (after the analysis with --analyze).
+  bool finished = false;
+  auto finish = [&] {
+    if (finished) return;
+    finished = true;
+    if (parser.isSet(clickFinding) &&
+        !window.resultPanel()->activateFinding(parser.value(clickFinding).toInt())) {
+      std::cerr << "medseek: --click-finding: no finding " << parser.value(clickFinding).toStdString()
+                << "\n";
+      exitCode = 4;
+    }
+    if (parser.isSet(thenSeries) && !window.openSeries(parser.value(thenSeries), false)) exitCode = 3;
+    if (parser.isSet(thenOpen) && !window.openPath(parser.value(thenOpen), false)) exitCode = 3;
+    if (!parser.isSet(shot)) return;
     const QString file = parser.value(shot);
     // Long enough for the 3-D view, which is built after the first 2-D image (~1-2 s under llvmpipe).
     QTimer::singleShot(2500, &window, [&window, file, &exitCode] {
@@ -152,6 +201,31 @@ int main(int argc, char** argv) {
       }
       QApplication::exit(exitCode);
     });
+  };
+  QElapsedTimer analysisClock;
+  if (parser.isSet(analyze) && window.study()) {
+    QObject::connect(&window, &MainWindow::analysisEnded, &window, [&](bool ok, const QString& message) {
+      std::cout << "analysis " << (ok ? "finished" : "failed") << " after "
+                << analysisClock.nsecsElapsed() / 1e9 << " s (GUI, worker process)"
+                << (ok ? "" : ": " + message.toStdString()) << std::endl;
+      if (!ok && exitCode == 0) exitCode = 4;
+      if (ok && parser.isSet(exportDir)) {
+        if (parser.isSet(decision))
+          window.resultPanel()->setDecision(workflow::RadiologistDecision{
+              parser.value(decision) == "accept" ? workflow::Verdict::Accepted : workflow::Verdict::Rejected,
+              "medseek --decision", "", "", "", ""});
+        if (!window.exportReports(parser.value(exportDir), false)) exitCode = 4;
+      }
+      finish();
+      if (!parser.isSet(shot)) QApplication::exit(exitCode);  // --quit-after-ms is then only a time limit
+    });
+    analysisClock.start();
+    if (!window.startAnalysis()) exitCode = 4;
+  } else if (parser.isSet(analyze)) {
+    exitCode = exitCode ? exitCode : 3;
+    QTimer::singleShot(0, &app, [&exitCode] { QApplication::exit(exitCode); });
+  } else {
+    finish();
   }
   if (parser.isSet(quitAfter)) {
     bool ok = false;
@@ -160,8 +234,22 @@ int main(int argc, char** argv) {
       std::cerr << "medseek: --quit-after-ms needs a non-negative integer\n";
       return 2;
     }
-    QTimer::singleShot(ms, &app, [&exitCode] { QApplication::exit(exitCode); });
+    QTimer::singleShot(ms, &app, [&exitCode, &window, &parser, &analyze] {
+      if (parser.isSet(analyze) && window.analysisRunning()) {
+        std::cerr << "medseek: the analysis did not finish within --quit-after-ms; cancelled\n";
+        exitCode = 5;
+        window.cancelAnalysis();  // kills the worker
+      }
+      QApplication::exit(exitCode);
+    });
   }
   const int rc = app.exec();
+  if (parser.isSet(dumpState)) {
+    QFile f(parser.value(dumpState));
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(window.stateJson()).toJson()) < 0) {
+      std::cerr << "medseek: could not write " << parser.value(dumpState).toStdString() << "\n";
+      return 2;
+    }
+  }
   return rc != 0 ? rc : exitCode;
 }

@@ -1,18 +1,20 @@
 // The analysis pipeline on a generated study folder (DICOM + note.txt + fhir.json) with a randomly
 // initialised model: note source order, binding to the series, JSON keys, the heatmap file.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "explain/Explainer.h"
 #include "explain/Narrative.h"
-#include "workflow/Analyzer.h"
+#include "imaging/DicomError.h"
 #include "workflow/AnalysisJson.h"
+#include "workflow/Analyzer.h"
 #include "workflow/CohortWriter.h"
 #include "workflow/NoteSource.h"
+#include "workflow/StudyInfo.h"
 
 namespace fs = std::filesystem;
 
@@ -116,4 +118,90 @@ TEST(Analysis, StudyWithoutAnyNoteIsAnalyzedImageOnlyAndSaysSo) {
     EXPECT_EQ(r.note.source, "dicom:AdditionalPatientHistory");
   }
   EXPECT_TRUE(explain::checkNarrative(r.explanation).empty());
+}
+
+TEST(Analysis, JsonAndHeatmapReadBackGiveTheSameResult) {
+  workflow::AnalysisOptions o;
+  o.modelPath = study().weights.string();
+  o.device = "cpu";
+  workflow::Analyzer a(o);
+  const auto r = a.analyze((study().dir / "case").string());
+  ASSERT_FALSE(r.explanation.heatmap.values.empty());
+  const std::string json = workflow::analysisToJson(r);
+  const fs::path mha = study().dir / "roundtrip.mha";
+  workflow::writeHeatmapMha(r.explanation.heatmap, mha.string());
+
+  auto back = workflow::analysisFromJson(json);
+  const auto& grid = r.study.volume->geometry();
+  back.explanation.heatmap.values = workflow::readHeatmapMha(mha.string(), grid).values;
+  EXPECT_EQ(back.explanation.heatmap.values, r.explanation.heatmap.values);
+  // Everything the JSON holds comes back: writing the read-back result again gives the same text.
+  back.study.volume = r.study.volume;
+  EXPECT_EQ(workflow::analysisToJson(back), json);
+  EXPECT_EQ(back.study.seriesInstanceUid, study().c.seriesInstanceUid);
+  EXPECT_EQ(back.device, "cpu");
+  EXPECT_EQ(back.explanation.narrativeText(), r.explanation.narrativeText());
+  ASSERT_EQ(back.explanation.findings.size(), r.explanation.findings.size());
+  for (std::size_t i = 0; i < r.explanation.findings.size(); ++i)
+    EXPECT_EQ(back.explanation.findings[i].centerLps, r.explanation.findings[i].centerLps);
+  EXPECT_EQ(back.explanation.note.phrases.size(), r.explanation.note.phrases.size());
+  EXPECT_DOUBLE_EQ(back.explanation.probability, r.explanation.probability);
+  const auto e = workflow::explanationFromJson(json);
+  EXPECT_EQ(e.lungRadsCategory, r.explanation.lungRadsCategory);
+  EXPECT_EQ(e.brock.computed, r.explanation.brock.computed);
+}
+
+TEST(Analysis, HeatmapOfAnotherGridIsRefusedWithTheReason) {
+  explain::Heatmap h;
+  h.geometry.size = {4, 5, 6};
+  h.geometry.spacingMm = {0.7, 0.7, 2.5};
+  h.geometry.originLps = {-10, 20.5, -300.25};
+  h.values.assign(h.geometry.voxelCount(), 0.5f);
+  const fs::path mha = study().dir / "small.mha";
+  workflow::writeHeatmapMha(h, mha.string());
+  EXPECT_EQ(workflow::readHeatmapMha(mha.string(), h.geometry).values, h.values);
+  imaging::VolumeGeometry other = h.geometry;
+  other.size[2] = 7;
+  try {
+    workflow::readHeatmapMha(mha.string(), other);
+    FAIL() << "a heatmap of another size was accepted";
+  } catch (const workflow::AnalysisJsonError& e) {
+    EXPECT_NE(std::string(e.what()).find("4x5x6"), std::string::npos) << e.what();
+  }
+  other = h.geometry;
+  other.originLps[0] += 5;
+  EXPECT_THROW(workflow::readHeatmapMha(mha.string(), other), workflow::AnalysisJsonError);
+  std::filesystem::resize_file(mha, std::filesystem::file_size(mha) - 8);
+  EXPECT_THROW(workflow::readHeatmapMha(mha.string(), h.geometry), workflow::AnalysisJsonError);
+  EXPECT_THROW(workflow::readHeatmapMha((study().dir / "missing.mha").string(), h.geometry),
+               workflow::AnalysisJsonError);
+}
+
+TEST(Analysis, MalformedAnalysisJsonIsRefusedNamingTheProblem) {
+  EXPECT_THROW(workflow::analysisFromJson("progress load 0.5"), workflow::AnalysisJsonError);
+  EXPECT_THROW(workflow::analysisFromJson("[1, 2]"), workflow::AnalysisJsonError);
+  try {
+    workflow::analysisFromJson(R"({"probability": "high"})");
+    FAIL() << "a text probability was accepted";
+  } catch (const workflow::AnalysisJsonError& e) {
+    EXPECT_NE(std::string(e.what()).find("probability"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Analysis, ChosenSeriesIsLoadedAndAnUnknownSeriesIsRefused) {
+  const std::string path = (study().dir / "case").string();
+  const auto series = workflow::listSeries(path);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_TRUE(series[0].selected);
+  EXPECT_EQ(series[0].seriesInstanceUid, study().c.seriesInstanceUid);
+  EXPECT_GT(series[0].images, 10);
+  const auto s = workflow::loadStudySeries(path, study().c.seriesInstanceUid);
+  EXPECT_EQ(s.seriesInstanceUid, study().c.seriesInstanceUid);
+  EXPECT_THROW(workflow::loadStudySeries(path, "1.2.3.4.5"), imaging::DicomError);
+  workflow::AnalysisOptions o;
+  o.modelPath = study().weights.string();
+  o.device = "cpu";
+  o.seriesUid = "1.2.3.4.5";
+  workflow::Analyzer a(o);
+  EXPECT_THROW(a.analyze(path), imaging::DicomError);
 }

@@ -39,7 +39,7 @@ multimodal::Model& Analyzer::model() { return *impl_->model; }
 
 AnalysisResult Analyzer::analyze(const std::string& path, const ProgressFn& progress) {
   const auto t0 = Clock::now();
-  LoadedStudy study = loadStudy(path, progress);
+  LoadedStudy study = loadStudySeries(path, impl_->options.seriesUid, progress);
   const double loadS = since(t0);
   NoteText note = findNote(path, impl_->options.noteFile, study);
   AnalysisResult r = analyze(std::move(study), note);
@@ -56,6 +56,7 @@ AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note) {
   const auto& info = impl_->model->info();
   r.modelPath = info.path;
   r.modelVersion = info.modelVersion;
+  r.device = info.device;
   r.explanation = impl_->explainer->explain(r.study.volume.get(), r.note.text);
   r.modelSha256 = r.explanation.modelSha256;
   if (r.note.text.empty())

@@ -96,4 +96,37 @@ std::string describePath(const std::string& path) {
   }
   return out.str();
 }
+
+std::vector<SeriesSummary> listSeries(const std::string& path) {
+  const auto index = imaging::DicomIndex::scan(path);
+  const auto ranked = imaging::rankSeriesForChestCt(index);
+  std::map<const imaging::SeriesEntry*, const imaging::SeriesCandidate*> verdict;
+  for (const auto& c : ranked) verdict[c.series] = &c;
+  const imaging::SeriesCandidate* selected =
+      !ranked.empty() && ranked.front().eligible ? &ranked.front() : nullptr;
+  std::vector<SeriesSummary> out;
+  for (const auto& p : index.patients)
+    for (const auto& st : p.studies)
+      for (const auto& se : st.series) {
+        SeriesSummary s;
+        s.seriesInstanceUid = se.seriesInstanceUid;
+        s.studyInstanceUid = se.studyInstanceUid;
+        s.modality = se.modality;
+        s.description = se.seriesDescription;
+        s.seriesNumber = se.seriesNumber;
+        s.images = static_cast<int>(se.frameCount());
+        s.sliceThicknessMm = se.sliceThicknessMm;
+        s.rows = se.rows;
+        s.columns = se.columns;
+        const auto it = verdict.find(&se);
+        if (it != verdict.end()) {
+          s.eligible = it->second->eligible;
+          s.selected = it->second == selected;
+          s.reasons = join(it->second->reasons);
+        }
+        out.push_back(std::move(s));
+      }
+  return out;
+}
+
 }  // namespace workflow

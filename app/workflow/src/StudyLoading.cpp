@@ -1,13 +1,12 @@
 #include "workflow/StudyLoading.h"
 
+#include "imaging/DicomIndex.h"
 #include "imaging/SeriesLoader.h"
 
 namespace workflow {
+namespace {
 
-LoadedStudy loadStudy(const std::string& path, const ProgressFn& progress) {
-  imaging::LoadOptions options;
-  options.progress = progress;
-  imaging::LoadedSeries s = imaging::loadBestSeries(path, options);
+LoadedStudy toStudy(const std::string& path, imaging::LoadedSeries s) {
   LoadedStudy study;
   study.path = path;
   study.patientId = s.patientId;
@@ -26,6 +25,29 @@ LoadedStudy loadStudy(const std::string& path, const ProgressFn& progress) {
   study.warnings = std::move(s.warnings);
   study.volume = std::make_shared<const imaging::CtVolume>(std::move(s.volume));
   return study;
+}
+
+}  // namespace
+
+LoadedStudy loadStudy(const std::string& path, const ProgressFn& progress) {
+  imaging::LoadOptions options;
+  options.progress = progress;
+  return toStudy(path, imaging::loadBestSeries(path, options));
+}
+
+LoadedStudy loadStudySeries(const std::string& path, const std::string& seriesInstanceUid,
+                            const ProgressFn& progress) {
+  if (seriesInstanceUid.empty()) return loadStudy(path, progress);
+  const auto index = imaging::DicomIndex::scan(path);
+  for (const auto& p : index.patients)
+    for (const auto& st : p.studies)
+      for (const auto& se : st.series)
+        if (se.seriesInstanceUid == seriesInstanceUid) {
+          imaging::LoadOptions options;
+          options.progress = progress;
+          return toStudy(path, imaging::loadSeries(se, options));
+        }
+  throw imaging::DicomError(path + ": no series with UID " + seriesInstanceUid);
 }
 
 }  // namespace workflow

@@ -25,6 +25,7 @@ struct AnalysisOptions {
   std::string device = "auto";   ///< auto | cpu | cuda
   std::string language = "en";   ///< narrative: en | zh
   std::string noteFile;          ///< explicit note; empty: note.txt / fhir.json / DICOM history
+  std::string seriesUid;         ///< series to analyse; empty: the best chest-CT series of the study
   bool gradCamPlusPlus = false;
   bool heatmapOnCtGrid = true;   ///< false saves memory in batch mode (findings are still measured)
   int threads = 0;               ///< 0: library defaults
@@ -36,6 +37,7 @@ struct AnalysisResult {
   NoteText note;
   explain::Explanation explanation;
   std::string modelPath, modelSha256, modelVersion;
+  std::string device;  ///< where the model ran: "cpu" | "cuda" | "cuda:0" ...
   double loadSeconds = 0, analysisSeconds = 0, totalSeconds = 0;
 };
 

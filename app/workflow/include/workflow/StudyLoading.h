@@ -31,4 +31,9 @@ using ProgressFn = std::function<bool(double)>;
 /// Throws imaging::DicomError with a message naming the path/series/slice on any problem.
 LoadedStudy loadStudy(const std::string& path, const ProgressFn& progress = {});
 
+/// Loads the series `seriesInstanceUid` found under `path` (any series the user picked, eligible for
+/// the analysis or not). Empty UID: as loadStudy. Throws imaging::DicomError when the series is absent.
+LoadedStudy loadStudySeries(const std::string& path, const std::string& seriesInstanceUid,
+                            const ProgressFn& progress = {});
+
 }  // namespace workflow
