@@ -438,6 +438,8 @@ void MainWindow::onAnalysisFinished(std::shared_ptr<const workflow::AnalysisResu
                 interactiveErrors_);
   }
   resultPanel_->showResult(*result_, analysedNote_, runner_->elapsedSeconds());
+  // Show the culprit at once: the views go to the top finding (the reader can click the others).
+  if (!result_->explanation.findings.empty()) viewer_->jumpTo(result_->explanation.findings.front().centerLps);
   const QString device = QString::fromStdString(result_->device).toUpper();
   modelLabel_->setText(tr("%1 | model %2 | sha256 %3")
                            .arg(device.isEmpty()            ? tr("device ?")
