@@ -11,6 +11,9 @@
 #include <QSurfaceFormat>
 #include <QTimer>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -74,6 +77,22 @@ void benchmarkScroll(ViewerPanel* panel, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Without any display Qt would abort with a plugin message: --help/--version still work (offscreen),
+  // anything else gets one line saying what to do.
+  if (!std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY") && !std::getenv("QT_QPA_PLATFORM")) {
+    bool info = false;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      info = info || a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version";
+    }
+    if (!info) {
+      std::fprintf(stderr,
+                   "medseek: no display (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop or under "
+                   "xvfb-run, or use medseek-cli for headless work\n");
+      return 2;
+    }
+    ::setenv("QT_QPA_PLATFORM", "offscreen", 1);
+  }
   // The surface format must be the default before QApplication exists (VTK needs GL 3.2 core).
   QSurfaceFormat::setDefaultFormat(VtkOpenGLWidget::defaultFormat());
   QApplication app(argc, argv);
