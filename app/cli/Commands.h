@@ -32,5 +32,6 @@ void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // pha
 void addLoadBenchCommand(CLI::App& bench, CliContext& ctx);              // bench load
 void addAnalyzeCommand(CLI::App& app, CliContext& ctx);                  // analyze
 void addReportCommand(CLI::App& app, CliContext& ctx);                   // report
+void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // screen, bench screen
 #endif
 }  // namespace cli

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   cli::addAnalyzeCommand(app, ctx);
   cli::addReportCommand(app, ctx);
   cli::addSnapshotCommand(app, ctx);
+  cli::addScreenCommand(app, *bench, ctx);
 #endif
   try {
     app.parse(argc, argv);

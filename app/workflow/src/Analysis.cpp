@@ -49,6 +49,11 @@ AnalysisResult Analyzer::analyze(const std::string& path, const ProgressFn& prog
 }
 
 AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note) {
+  return analyze(std::move(study), note, nullptr);
+}
+
+AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note,
+                                 const multimodal::PreprocessedVolume* preprocessed) {
   const auto t0 = Clock::now();
   AnalysisResult r;
   r.study = std::move(study);
@@ -57,7 +62,8 @@ AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note) {
   r.modelPath = info.path;
   r.modelVersion = info.modelVersion;
   r.device = info.device;
-  r.explanation = impl_->explainer->explain(r.study.volume.get(), r.note.text);
+  const multimodal::PreprocessedVolume* pre = r.study.volume ? preprocessed : nullptr;
+  r.explanation = impl_->explainer->explain(r.study.volume.get(), pre, r.note.text);
   r.modelSha256 = r.explanation.modelSha256;
   if (r.note.text.empty())
     r.explanation.warnings.insert(r.explanation.warnings.begin(),

@@ -4,9 +4,8 @@
 #include "imaging/SeriesLoader.h"
 
 namespace workflow {
-namespace {
 
-LoadedStudy toStudy(const std::string& path, imaging::LoadedSeries s) {
+LoadedStudy toLoadedStudy(const std::string& path, imaging::LoadedSeries s) {
   LoadedStudy study;
   study.path = path;
   study.patientId = s.patientId;
@@ -27,12 +26,10 @@ LoadedStudy toStudy(const std::string& path, imaging::LoadedSeries s) {
   return study;
 }
 
-}  // namespace
-
 LoadedStudy loadStudy(const std::string& path, const ProgressFn& progress) {
   imaging::LoadOptions options;
   options.progress = progress;
-  return toStudy(path, imaging::loadBestSeries(path, options));
+  return toLoadedStudy(path, imaging::loadBestSeries(path, options));
 }
 
 LoadedStudy loadStudySeries(const std::string& path, const std::string& seriesInstanceUid,
@@ -45,7 +42,7 @@ LoadedStudy loadStudySeries(const std::string& path, const std::string& seriesIn
         if (se.seriesInstanceUid == seriesInstanceUid) {
           imaging::LoadOptions options;
           options.progress = progress;
-          return toStudy(path, imaging::loadSeries(se, options));
+          return toLoadedStudy(path, imaging::loadSeries(se, options));
         }
   throw imaging::DicomError(path + ": no series with UID " + seriesInstanceUid);
 }

@@ -10,6 +10,7 @@
 
 namespace multimodal {
 class Model;
+struct PreprocessedVolume;
 }
 
 namespace workflow {
@@ -24,6 +25,10 @@ class Analyzer {
   AnalysisResult analyze(const std::string& path, const ProgressFn& progress = {});
   /// Explains an already loaded study (the caller holds the volume, e.g. the batch pipeline).
   AnalysisResult analyze(LoadedStudy study, const NoteText& note);
+  /// Same, on an image already preprocessed with model().preprocessOptions() (e.g. on a worker thread
+  /// of the batch pipeline, so that the model thread only runs the network and the explanation).
+  AnalysisResult analyze(LoadedStudy study, const NoteText& note,
+                         const multimodal::PreprocessedVolume* preprocessed);
   multimodal::Model& model();
 
  private:

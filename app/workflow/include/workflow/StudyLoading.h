@@ -12,6 +12,10 @@
 
 #include "imaging/CtVolume.h"
 
+namespace imaging {
+struct LoadedSeries;
+}
+
 namespace workflow {
 
 struct LoadedStudy {
@@ -35,5 +39,8 @@ LoadedStudy loadStudy(const std::string& path, const ProgressFn& progress = {});
 /// the analysis or not). Empty UID: as loadStudy. Throws imaging::DicomError when the series is absent.
 LoadedStudy loadStudySeries(const std::string& path, const std::string& seriesInstanceUid,
                             const ProgressFn& progress = {});
+
+/// A series loaded by imaging (e.g. from an index the caller already scanned) as a study rooted at `path`.
+LoadedStudy toLoadedStudy(const std::string& path, imaging::LoadedSeries series);
 
 }  // namespace workflow

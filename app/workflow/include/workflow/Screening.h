@@ -1,0 +1,92 @@
+#pragma once
+/// Screening: the batch pipeline behind `medseek-cli screen`. Discovers the studies under folders,
+/// pairs each with its clinical note, analyses them (CPU workers load + preprocess while the model
+/// thread explains), records every study in an SQLite database (OUT/screening.db, WAL) and renders a
+/// risk-ranked worklist from it. Resumable: a run killed at any moment and restarted with `resume`
+/// finishes the remaining studies without recomputing or duplicating the finished ones.
+///
+///   workflow::ScreeningOptions opt;
+///   opt.inputs = {"/data/ldct/2026-11-28"};  opt.outDir = "/data/worklists/2026-11-28";
+///   std::atomic<bool> stop{false};                      // set from a SIGINT handler to stop cleanly
+///   auto s = workflow::runScreening(opt, [](const workflow::ScreeningProgress& p) { show(p); }, &stop);
+///   // OUT/worklist.json, worklist.csv, summary.json, studies/<study_uid>/result.json, screening.db
+///   s.failed; s.failures[0].reason;                     // nothing is skipped silently
+///
+/// Nothing about the model is batched across cases: the explainer (Grad-CAM) runs one case at a time and
+/// its forward pass is the prediction, so a separate batched forward would only add work. `batch` is the
+/// number of prepared cases the model thread takes per round; their results are committed in one
+/// database transaction and the worklist is re-rendered once per round.
+/// Limitations: one study = one StudyInstanceUID (its folder is the common folder of its files); a
+/// study split over several input folders is treated as one; the DICOM history is the last note source.
+#include <atomic>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace workflow {
+
+/// Bad usage or environment (non-empty database without resume, missing input, unreadable notes CSV).
+struct ScreeningUsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ScreeningOptions {
+  std::vector<std::string> inputs;  ///< folders (searched recursively), DICOMDIR files or DICOM files
+  std::string outDir;
+  std::string device = "auto";  ///< auto | cpu | cuda
+  std::string modelPath;        ///< empty: multimodal::Model::defaultPath()
+  std::string language = "en";  ///< narrative language in result.json
+  int batch = 4;                ///< prepared cases per model round (>= 1)
+  int workers = 2;              ///< CPU threads that load, decode and preprocess studies (>= 1)
+  int threads = 0;              ///< model CPU threads (0: library default)
+  bool resume = false;          ///< continue the run recorded in OUT/screening.db
+  std::string notesCsv;         ///< CSV "key,note" with key = PatientID or AccessionNumber
+  bool reports = false;         ///< also write PDF/SR/SEG/PM/EPDF/FHIR into studies/<uid>/report/
+  bool heatmaps = false;        ///< also write studies/<uid>/heatmap.mha
+};
+
+/// One study found under the inputs (before loading).
+struct DiscoveredStudy {
+  std::string key;     ///< StudyInstanceUID ("folder:<path>" when the files carry none)
+  std::string folder;  ///< common folder of its files
+  std::string patientId, accession;
+  std::vector<std::string> problems;  ///< files under the folder that could not be parsed
+};
+
+struct ScreeningProgress {
+  int done = 0, total = 0;       ///< studies finished in this run / to do in this run
+  int alreadyDone = 0;           ///< finished in an earlier run (resume)
+  std::string studyKey, status;  ///< the study just finished: analysed | out_of_scope | failed
+  double probability = 0;
+  double elapsedSeconds = 0;
+  std::string message;  ///< phase messages ("loading the model") when studyKey is empty
+};
+
+struct ScreeningFailure {
+  std::string studyKey, folder, status, reason;
+};
+
+struct ScreeningSummary {
+  int discovered = 0, analysed = 0, outOfScope = 0, failed = 0, notProcessed = 0;
+  int processedThisRun = 0, skippedAsFinished = 0;
+  bool interrupted = false;
+  std::vector<ScreeningFailure> failures;  ///< failed and out-of-scope studies with reasons
+  double wallSeconds = 0;
+  double loadSeconds = 0, preprocessSeconds = 0, modelSeconds = 0, explainSeconds = 0;  ///< this run, summed
+  std::string device;                                            ///< the device the model ran on
+  std::string worklistJson, worklistCsv, summaryJson, database;  ///< paths written
+};
+
+using ScreeningProgressFn = std::function<void(const ScreeningProgress&)>;
+
+/// Studies under `inputs`, sorted by folder then key. Throws ScreeningUsageError for a missing input.
+std::vector<DiscoveredStudy> discoverStudies(const std::vector<std::string>& inputs);
+
+/// Runs (or resumes) a screening. `stop` (may be null) is polled: when it becomes true the run stops
+/// after the current round, leaving a resumable database (summary.interrupted = true).
+/// Throws ScreeningUsageError (usage/environment) or std::runtime_error (model, database).
+ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningProgressFn& progress = {},
+                              const std::atomic<bool>* stop = nullptr);
+
+}  // namespace workflow

@@ -1,0 +1,825 @@
+#include "workflow/Screening.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "ScreeningDb.h"
+#include "imaging/DicomIndex.h"
+#include "imaging/SeriesLoader.h"
+#include "imaging/SeriesSelector.h"
+#include "multimodal/Model.h"
+#include "multimodal/Preprocessing.h"
+#include "workflow/AnalysisJson.h"
+#include "workflow/Analyzer.h"
+#include "workflow/NoteSource.h"
+#include "workflow/Report.h"
+
+namespace workflow {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+constexpr const char* kAnalysed = "analysed";
+constexpr const char* kOutOfScope = "out_of_scope";
+constexpr const char* kFailed = "failed";
+
+// ---------------------------------------------------------------------------------------------- files
+
+/// Writes `content` to `path` through a temporary file in the same folder and a rename, so readers (and a
+/// run killed half-way) see either the old or the new file, never a partial one.
+void writeAtomically(const fs::path& path, const std::string& content) {
+  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw std::runtime_error("cannot write '" + tmp.string() + "'");
+    f << content;
+    f.flush();
+    if (!f) throw std::runtime_error("writing '" + tmp.string() + "' failed (disk full?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    throw std::runtime_error("cannot rename '" + tmp.string() + "' to '" + path.string() +
+                             "': " + ec.message());
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+std::string safeDirName(const std::string& key) {
+  std::string s;
+  for (char c : key)
+    s += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+  return s.empty() ? "_" : s;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// ------------------------------------------------------------------------------------------ notes CSV
+
+/// RFC 4180 CSV: "key,note" rows after a header line; quoted fields may hold commas, quotes ("") and
+/// line breaks. Keys are PatientID or AccessionNumber values.
+std::map<std::string, std::string> readNotesCsv(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ScreeningUsageError("cannot read the notes CSV '" + path + "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  std::vector<std::vector<std::string>> records(1);
+  std::string field;
+  bool quoted = false, any = false;
+  int line = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+      any = true;
+    } else if (c == ',') {
+      records.back().push_back(field);
+      field.clear();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      records.back().push_back(field);
+      field.clear();
+      records.emplace_back();
+      ++line;
+    } else {
+      field += c;
+      any = true;
+    }
+  }
+  if (quoted)
+    throw ScreeningUsageError("notes CSV '" + path + "': a quoted field is not closed (line " +
+                              std::to_string(line) + ")");
+  if (!field.empty() || !records.back().empty()) records.back().push_back(field);
+  (void)any;
+  std::map<std::string, std::string> notes;
+  for (std::size_t r = 1; r < records.size(); ++r) {  // record 0 is the header
+    const auto& rec = records[r];
+    if (rec.empty() || (rec.size() == 1 && trim(rec[0]).empty())) continue;
+    if (rec.size() < 2)
+      throw ScreeningUsageError("notes CSV '" + path + "': record " + std::to_string(r + 1) +
+                                " has no note column (expected: key,note)");
+    notes[trim(rec[0])] = trim(rec[1]);
+  }
+  return notes;
+}
+
+// ------------------------------------------------------------------------------------------ discovery
+
+struct FoundStudy {
+  DiscoveredStudy info;
+  imaging::PatientEntry patient;  // patient fields; `studies` holds exactly this study
+};
+
+fs::path commonFolder(const imaging::StudyEntry& st) {
+  fs::path common;
+  bool first = true;
+  for (const auto& se : st.series)
+    for (const auto& in : se.instances) {
+      const fs::path dir = fs::path(in.path).parent_path().lexically_normal();
+      if (first) {
+        common = dir;
+        first = false;
+        continue;
+      }
+      fs::path c;
+      auto a = common.begin(), b = dir.begin();
+      for (; a != common.end() && b != dir.end() && *a == *b; ++a, ++b) c /= *a;
+      common = c;
+    }
+  return common;
+}
+
+bool isUnder(const std::string& file, const std::string& folder) {
+  return file.size() > folder.size() && file.compare(0, folder.size(), folder) == 0 &&
+         file[folder.size()] == '/';
+}
+
+std::vector<FoundStudy> discover(const std::vector<std::string>& inputs) {
+  std::vector<std::string> absolute;
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (!fs::exists(in, ec)) throw ScreeningUsageError("input '" + in + "' does not exist");
+    absolute.push_back(fs::absolute(in).lexically_normal().string());
+  }
+  // An input inside another input would index its files twice.
+  std::sort(absolute.begin(), absolute.end());
+  std::vector<std::string> roots;
+  for (const auto& a : absolute)
+    if (roots.empty() || (a != roots.back() && !isUnder(a, roots.back()))) roots.push_back(a);
+  absolute = roots;
+  const auto index = imaging::DicomIndex::scan(absolute);
+  std::vector<FoundStudy> out;
+  for (const auto& p : index.patients)
+    for (const auto& st : p.studies) {
+      FoundStudy f;
+      f.patient = p;
+      f.patient.studies = {st};
+      f.info.folder = commonFolder(st).string();
+      f.info.key = st.studyInstanceUid.empty() ? "folder:" + f.info.folder : st.studyInstanceUid;
+      f.info.patientId = p.patientId;
+      f.info.accession = st.accessionNumber;
+      out.push_back(std::move(f));
+    }
+  // Unparseable DICOM-looking files belong to the study whose folder holds them; files outside every
+  // study become a failed pseudo-study of their folder, so that nothing is skipped silently.
+  std::map<std::string, FoundStudy> orphans;
+  for (const auto& problem : index.problems) {
+    FoundStudy* owner = nullptr;
+    for (auto& f : out)
+      if (isUnder(problem, f.info.folder) && (!owner || f.info.folder.size() > owner->info.folder.size()))
+        owner = &f;
+    if (owner) {
+      owner->info.problems.push_back(problem);
+      continue;
+    }
+    const std::string file = problem.substr(0, problem.find(": "));
+    const std::string folder = fs::path(file).parent_path().string();
+    auto& o = orphans[folder];
+    o.info.key = "folder:" + folder;
+    o.info.folder = folder;
+    o.info.problems.push_back(problem);
+  }
+  for (auto& [folder, o] : orphans) out.push_back(std::move(o));
+  std::sort(out.begin(), out.end(), [](const FoundStudy& a, const FoundStudy& b) {
+    return a.info.folder != b.info.folder ? a.info.folder < b.info.folder : a.info.key < b.info.key;
+  });
+  return out;
+}
+
+/// Files in the study folder that are neither part of the study nor companion files (note, FHIR, truth):
+/// named in a failure reason, since a slice replaced by garbage shows up as a gap in the series.
+std::string strayFiles(const FoundStudy& f) {
+  std::set<std::string> known;
+  for (const auto& st : f.patient.studies)
+    for (const auto& se : st.series)
+      for (const auto& in : se.instances) known.insert(fs::path(in.path).lexically_normal().string());
+  std::vector<std::string> stray;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(f.info.folder, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string ext = it->path().extension().string();
+    if (ext == ".txt" || ext == ".json" || ext == ".csv" || ext == ".xml" || ext == ".pdf" || ext == ".mha")
+      continue;
+    if (known.count(it->path().lexically_normal().string())) continue;
+    stray.push_back(fs::relative(it->path(), f.info.folder, ec).string());
+  }
+  if (stray.empty()) return "";
+  std::sort(stray.begin(), stray.end());
+  const std::size_t n = stray.size();
+  if (n > 5) stray.resize(5);
+  return "; not readable as DICOM in " + f.info.folder + ": " + join(stray, ", ") +
+         (n > 5 ? " (+" + std::to_string(n - 5) + " more)" : "");
+}
+
+// --------------------------------------------------------------------------------------- preparation
+
+struct Prepared {
+  std::size_t index = 0;  // into the to-do list
+  bool ok = false;
+  bool cancelled = false;
+  std::string error;
+  LoadedStudy study;
+  NoteText note;
+  multimodal::PreprocessedVolume pre;
+  std::string seriesChoice;
+  double loadSeconds = 0, preprocessSeconds = 0;
+};
+
+NoteText pairNote(const FoundStudy& f, const LoadedStudy& study,
+                  const std::map<std::string, std::string>& csv, const std::string& csvPath) {
+  LoadedStudy withoutHistory;  // note.txt / fhir.json beside the study come first
+  NoteText n = findNote(f.info.folder, "", withoutHistory);
+  if (n.source != "none") return n;
+  for (const std::string& key : {f.info.accession, f.info.patientId}) {
+    if (key.empty()) continue;
+    const auto it = csv.find(key);
+    if (it != csv.end() && !it->second.empty()) return {it->second, "csv:" + csvPath + "#" + key};
+  }
+  return findNote(f.info.folder, "", study);  // DICOM history, else "none"
+}
+
+Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::string, std::string>& csv,
+                 const std::string& csvPath, const multimodal::PreprocessOptions& preOptions, int threads,
+                 const std::atomic<bool>& halt) {
+  Prepared p;
+  p.index = index;
+  const auto t0 = Clock::now();
+  try {
+    if (f.patient.studies.empty())
+      throw std::runtime_error("unreadable DICOM file(s): " + join(f.info.problems, "; "));
+    imaging::DicomIndex sub;
+    sub.patients = {f.patient};
+    const auto ranked = imaging::rankSeriesForChestCt(sub);
+    if (ranked.empty() || !ranked.front().eligible) {
+      std::vector<std::string> why;
+      for (const auto& c : ranked) why.push_back(c.series->label() + ": " + join(c.reasons, ", "));
+      throw std::runtime_error("no series eligible for chest-CT analysis in " + f.info.folder + " (" +
+                               join(why, "; ") + ")");
+    }
+    std::vector<std::string> choice{ranked.front().series->label() + " selected (" +
+                                    join(ranked.front().reasons, ", ") + ")"};
+    for (std::size_t i = 1; i < ranked.size(); ++i)
+      choice.push_back(ranked[i].series->label() +
+                       (ranked[i].eligible ? " not first choice (" : " excluded (") +
+                       join(ranked[i].reasons, ", ") + ")");
+    p.seriesChoice = join(choice, "; ");
+    imaging::LoadOptions lo;
+    lo.threads = threads;
+    lo.progress = [&halt](double) { return !halt.load(); };
+    p.study = toLoadedStudy(f.info.folder, imaging::loadSeries(*ranked.front().series, lo));
+    for (const auto& problem : f.info.problems)
+      p.study.warnings.push_back("unreadable file ignored: " + problem);
+    p.note = pairNote(f, p.study, csv, csvPath);
+    p.loadSeconds = since(t0);
+    const auto t1 = Clock::now();
+    auto po = preOptions;
+    po.threads = threads;
+    p.pre = multimodal::preprocessVolume(*p.study.volume, po);
+    p.preprocessSeconds = since(t1);
+    p.ok = true;
+  } catch (const std::exception& e) {
+    if (halt.load()) {
+      p.cancelled = true;
+    } else {
+      p.error = e.what();
+      if (!f.patient.studies.empty()) p.error += strayFiles(f);
+    }
+    p.loadSeconds = since(t0);
+  }
+  return p;
+}
+
+/// Bounded queue between the CPU workers and the model thread.
+class PreparedQueue {
+ public:
+  explicit PreparedQueue(std::size_t capacity) : capacity_(capacity) {}
+  /// Blocks while full; returns false (dropping the item) once closed.
+  bool push(Prepared&& p) {
+    std::unique_lock<std::mutex> lock(m_);
+    notFull_.wait(lock, [&] { return closed_ || q_.size() < capacity_; });
+    if (closed_) return false;
+    q_.push_back(std::move(p));
+    notEmpty_.notify_one();
+    return true;
+  }
+  /// Waits for one item, then up to `wait` for more, up to `max` items.
+  std::vector<Prepared> popRound(std::size_t max, std::chrono::milliseconds wait) {
+    std::vector<Prepared> out;
+    std::unique_lock<std::mutex> lock(m_);
+    notEmpty_.wait(lock, [&] { return !q_.empty(); });
+    const auto deadline = Clock::now() + wait;
+    while (out.size() < max) {
+      if (q_.empty() && !notEmpty_.wait_until(lock, deadline, [&] { return !q_.empty(); })) break;
+      out.push_back(std::move(q_.front()));
+      q_.pop_front();
+      notFull_.notify_one();
+    }
+    return out;
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(m_);
+    closed_ = true;
+    q_.clear();
+    notFull_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable notEmpty_, notFull_;
+  std::deque<Prepared> q_;
+  std::size_t capacity_;
+  bool closed_ = false;
+};
+
+// ------------------------------------------------------------------------------------------ rendering
+
+json number(double v, int decimals) {
+  if (!std::isfinite(v)) return nullptr;
+  const double f = std::pow(10.0, decimals);
+  return std::round(v * f) / f;
+}
+
+std::string csvField(const json& v) {
+  std::string s;
+  if (v.is_null()) return "";
+  if (v.is_string())
+    s = v.get<std::string>();
+  else if (v.is_boolean())
+    s = v.get<bool>() ? "true" : "false";
+  else
+    s = v.dump();
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+int statusOrder(const std::string& s) {
+  return s == kAnalysed ? 0 : s == kOutOfScope ? 1 : 2;
+}
+
+struct RenderInput {
+  fs::path outDir;
+  std::set<std::string> discovered;  // keys found under the inputs in this run
+  const ScreeningOptions* options = nullptr;
+  std::string modelSha256, device;
+  bool complete = false, interrupted = false;
+  double wallSeconds = 0, runLoad = 0, runPre = 0, runModel = 0, runExplain = 0;
+  int processedThisRun = 0, skippedAsFinished = 0;
+};
+
+/// Renders worklist.json, worklist.csv and summary.json from the database rows.
+ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
+  auto rows = db.rows();
+  std::vector<json> list;
+  for (const auto& [key, r] : rows) list.push_back(json::parse(r.rowJson));
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
+    const int sa = statusOrder(a["status"]), sb = statusOrder(b["status"]);
+    if (sa != sb) return sa < sb;
+    if (sa == 0) {
+      const double pa = a["probability"].is_number() ? a["probability"].get<double>() : -1;
+      const double pb = b["probability"].is_number() ? b["probability"].get<double>() : -1;
+      if (pa != pb) return pa > pb;
+    }
+    return a["study_uid"].get<std::string>() < b["study_uid"].get<std::string>();
+  });
+  static const std::vector<std::string> columns{
+      "rank",       "study_uid",   "patient_id", "accession",         "status",
+      "reason",     "probability", "lung_rads",  "brock_probability", "top_finding",
+      "image_only", "note_source", "result",     "study_path",        "series_uid"};
+  nlohmann::ordered_json worklist = nlohmann::ordered_json::array();
+  std::string csv =
+      "rank,study_uid,patient_id,accession,status,reason,probability,lung_rads,brock_probability,"
+      "top_lobe,top_diameter_mm,top_type,image_only,note_source,result,study_path,series_uid\n";
+  int rank = 0;
+  ScreeningSummary s;
+  for (auto& row : list) {
+    row["rank"] = ++rank;
+    nlohmann::ordered_json ordered = nlohmann::ordered_json::object();  // keys in the column order above
+    for (const auto& c : columns) ordered[c] = row.value(c, json(nullptr));
+    for (auto it = row.begin(); it != row.end(); ++it)
+      if (!ordered.contains(it.key())) ordered[it.key()] = it.value();
+    worklist.push_back(ordered);
+    const json& tf = row["top_finding"];
+    std::vector<json> cells{row["rank"],
+                            row["study_uid"],
+                            row["patient_id"],
+                            row["accession"],
+                            row["status"],
+                            row["reason"],
+                            row["probability"],
+                            row["lung_rads"],
+                            row["brock_probability"],
+                            tf.is_object() ? tf["lobe"] : json(nullptr),
+                            tf.is_object() ? tf["diameter_mm"] : json(nullptr),
+                            tf.is_object() ? tf["type"] : json(nullptr),
+                            row["image_only"],
+                            row["note_source"],
+                            row["result"],
+                            row["study_path"],
+                            row["series_uid"]};
+    for (std::size_t i = 0; i < cells.size(); ++i) csv += (i ? "," : "") + csvField(cells[i]);
+    csv += "\n";
+    const std::string status = row["status"];
+    if (status == kAnalysed)
+      ++s.analysed;
+    else if (status == kOutOfScope)
+      ++s.outOfScope;
+    else
+      ++s.failed;
+    if (status != kAnalysed)
+      s.failures.push_back({row["study_uid"], row.value("study_path", ""), status, row.value("reason", "")});
+  }
+  std::set<std::string> all = in.discovered;
+  for (const auto& [key, r] : rows) all.insert(key);
+  s.discovered = static_cast<int>(all.size());
+  s.notProcessed = s.discovered - s.analysed - s.outOfScope - s.failed;
+  s.interrupted = in.interrupted;
+  s.device = in.device;
+  s.processedThisRun = in.processedThisRun;
+  s.skippedAsFinished = in.skippedAsFinished;
+  s.wallSeconds = in.wallSeconds;
+  s.loadSeconds = in.runLoad;
+  s.preprocessSeconds = in.runPre;
+  s.modelSeconds = in.runModel;
+  s.explainSeconds = in.runExplain;
+  double allLoad = 0, allPre = 0, allModel = 0, allExplain = 0;
+  for (const auto& [key, r] : rows) {
+    allLoad += r.loadSeconds;
+    allPre += r.preprocessSeconds;
+    allModel += r.modelSeconds;
+    allExplain += r.explainSeconds;
+  }
+  json failures = json::array();
+  for (const auto& f : s.failures)
+    failures.push_back(
+        {{"study_uid", f.studyKey}, {"study_path", f.folder}, {"status", f.status}, {"reason", f.reason}});
+  std::vector<std::string> pending;
+  for (const auto& k : all)
+    if (!rows.count(k)) pending.push_back(k);
+  json summary = {
+      {"discovered", s.discovered},
+      {"analysed", s.analysed},
+      {"out_of_scope", s.outOfScope},
+      {"failed", s.failed},
+      {"not_processed", s.notProcessed},
+      {"complete", in.complete && s.notProcessed == 0},
+      {"interrupted", in.interrupted},
+      {"failures", failures},
+      {"not_processed_studies", pending},
+      {"inputs", in.options->inputs},
+      {"model_sha256", in.modelSha256},
+      {"device", in.device},
+      {"batch", in.options->batch},
+      {"workers", in.options->workers},
+      {"this_run",
+       {{"processed", in.processedThisRun},
+        {"skipped_as_finished", in.skippedAsFinished},
+        {"wall_seconds", in.wallSeconds},
+        {"studies_per_second", in.wallSeconds > 0 ? in.processedThisRun / in.wallSeconds : 0.0},
+        {"seconds",
+         {{"load", in.runLoad},
+          {"preprocess", in.runPre},
+          {"model", in.runModel},
+          {"explain", in.runExplain}}}}},
+      {"all_runs_seconds",
+       {{"load", allLoad}, {"preprocess", allPre}, {"model", allModel}, {"explain", allExplain}}},
+      {"timing_note",
+       "load and preprocess run on the CPU workers in parallel with model and explain on the model thread, "
+       "so the "
+       "sums exceed the wall time; model = forward pass, explain = Grad-CAM + findings + narrative"}};
+  s.worklistJson = (in.outDir / "worklist.json").string();
+  s.worklistCsv = (in.outDir / "worklist.csv").string();
+  s.summaryJson = (in.outDir / "summary.json").string();
+  s.database = (in.outDir / "screening.db").string();
+  writeAtomically(s.worklistJson, worklist.dump(2) + "\n");
+  writeAtomically(s.worklistCsv, csv);
+  writeAtomically(s.summaryJson, summary.dump(2) + "\n");
+  return s;
+}
+
+/// Temporary files of a run that was killed while writing (name.tmp<pid>, report.tmp<pid>/): only this
+/// program writes into the output folder, and the run lock is held, so they are garbage.
+void removeStaleTemporaries(const fs::path& out) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  auto collect = [&stale](const fs::path& dir) {
+    std::error_code e;
+    for (fs::directory_iterator it(dir, e), end; !e && it != end; it.increment(e))
+      if (it->path().filename().string().find(".tmp") != std::string::npos) stale.push_back(it->path());
+  };
+  collect(out);
+  for (fs::directory_iterator it(out / "studies", ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_directory()) collect(it->path());
+  for (const auto& p : stale) fs::remove_all(p, ec);
+}
+
+/// One run per output folder at a time: an advisory lock the kernel drops when the process dies.
+class RunLock {
+ public:
+  explicit RunLock(const fs::path& file) {
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw ScreeningUsageError("cannot create '" + file.string() + "'");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw ScreeningUsageError("another `screen` is running on " + file.parent_path().string() + " (lock " +
+                                file.string() + ")");
+    }
+  }
+  ~RunLock() { ::close(fd_); }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+std::vector<DiscoveredStudy> discoverStudies(const std::vector<std::string>& inputs) {
+  std::vector<DiscoveredStudy> out;
+  for (auto& f : discover(inputs)) out.push_back(std::move(f.info));
+  return out;
+}
+
+ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningProgressFn& progress,
+                              const std::atomic<bool>* stop) {
+  const auto tStart = Clock::now();
+  if (options.inputs.empty()) throw ScreeningUsageError("no input folder given");
+  if (options.outDir.empty()) throw ScreeningUsageError("no output folder given (--out)");
+  if (options.batch < 1 || options.workers < 1)
+    throw ScreeningUsageError("--batch and --workers must be at least 1");
+  auto say = [&](const std::string& m) {
+    if (progress) {
+      ScreeningProgress p;
+      p.message = m;
+      p.elapsedSeconds = since(tStart);
+      progress(p);
+    }
+  };
+  const fs::path out = fs::absolute(options.outDir);
+  std::error_code ec;
+  fs::create_directories(out / "studies", ec);
+  if (ec)
+    throw ScreeningUsageError("cannot create the output folder '" + out.string() + "': " + ec.message());
+  RunLock lock(out / "screening.lock");
+  removeStaleTemporaries(out);
+  ScreeningDb db((out / "screening.db").string());
+  const int existing = db.rowCount();
+  if (existing > 0 && !options.resume)
+    throw ScreeningUsageError(
+        out.string() + "/screening.db already holds " + std::to_string(existing) +
+        " screened studies: pass --resume to continue that run, or choose another --out");
+  std::map<std::string, std::string> csv;
+  if (!options.notesCsv.empty()) csv = readNotesCsv(options.notesCsv);
+
+  say("discovering studies");
+  const std::vector<FoundStudy> found = discover(options.inputs);
+  if (found.empty()) throw ScreeningUsageError("no DICOM studies found under " + join(options.inputs, ", "));
+  if (db.meta("inputs").empty()) db.setMeta("inputs", json(options.inputs).dump());
+
+  const auto finished = db.rows();
+  std::vector<const FoundStudy*> todo;
+  std::set<std::string> discovered;
+  int skipped = 0;
+  for (const auto& f : found) {
+    if (!discovered.insert(f.info.key).second) continue;  // the same study twice (overlapping inputs)
+    const auto it = finished.find(f.info.key);
+    if (it != finished.end() && it->second.status != kFailed) {  // failed ones are retried
+      ++skipped;
+      continue;
+    }
+    todo.push_back(&f);
+  }
+
+  RenderInput ri;
+  ri.outDir = out;
+  ri.discovered = discovered;
+  ri.options = &options;
+  ri.skippedAsFinished = skipped;
+
+  if (todo.empty()) {  // nothing left: re-render (e.g. after a crash between commit and rendering)
+    ri.complete = true;
+    ri.device = db.meta("device");
+    ri.modelSha256 = db.meta("model_sha256");
+    ri.wallSeconds = since(tStart);
+    return render(db, ri);
+  }
+
+  say("loading the model");
+  AnalysisOptions ao;
+  ao.modelPath = options.modelPath;
+  ao.device = options.device;
+  ao.language = options.language;
+  ao.threads = options.threads;
+  ao.heatmapOnCtGrid = options.heatmaps || options.reports;
+  Analyzer analyzer(ao);
+  ri.device = analyzer.model().info().device;
+  ri.modelSha256 = db.meta("model_sha256");
+  const multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
+
+  // Workers: load + decode + pair the note + preprocess, overlapped with the model thread (this one).
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const int workerThreads = std::max(1, static_cast<int>(hw) / (options.workers + 1));
+  PreparedQueue queue(static_cast<std::size_t>(options.batch + options.workers));
+  std::atomic<bool> halt{false};
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < options.workers; ++w)
+    workers.emplace_back([&] {
+      for (;;) {
+        if (halt.load()) return;
+        const std::size_t i = next.fetch_add(1);
+        if (i >= todo.size()) return;
+        Prepared p = prepare(*todo[i], i, csv, options.notesCsv, preOptions, workerThreads, halt);
+        if (!queue.push(std::move(p))) return;
+      }
+    });
+  auto stopWorkers = [&] {
+    halt = true;
+    queue.close();
+    for (auto& t : workers)
+      if (t.joinable()) t.join();
+  };
+
+  std::size_t received = 0;
+  int done = 0;
+  bool interrupted = false;
+  try {
+    while (received < todo.size()) {
+      if (stop && stop->load()) {
+        interrupted = true;
+        break;
+      }
+      std::vector<Prepared> round =
+          queue.popRound(static_cast<std::size_t>(options.batch), std::chrono::milliseconds(50));
+      if (stop && stop->load()) {  // asked to stop while waiting: these are redone on --resume
+        interrupted = true;
+        break;
+      }
+      received += round.size();
+      std::vector<ScreeningRow> rows;
+      std::vector<ScreeningProgress> events;
+      for (Prepared& p : round) {
+        if (p.cancelled) continue;
+        const FoundStudy& f = *todo[p.index];
+        const std::string dirName = safeDirName(f.info.key);
+        ScreeningRow row;
+        row.key = f.info.key;
+        row.folder = f.info.folder;
+        row.loadSeconds = p.loadSeconds;
+        row.preprocessSeconds = p.preprocessSeconds;
+        json j = {
+            {"study_uid", f.info.key},      {"patient_id", f.info.patientId}, {"accession", f.info.accession},
+            {"study_path", f.info.folder},  {"probability", nullptr},         {"lung_rads", nullptr},
+            {"brock_probability", nullptr}, {"top_finding", nullptr},         {"result", nullptr},
+            {"series_uid", nullptr}};
+        double probability = 0;
+        if (p.ok) {
+          try {
+            const NoteText note = p.note;
+            AnalysisResult r = analyzer.analyze(std::move(p.study), note, &p.pre);
+            const auto& e = r.explanation;
+            if (ri.modelSha256.empty()) {
+              ri.modelSha256 = r.modelSha256;
+              db.setMeta("model_sha256", r.modelSha256);
+              db.setMeta("device", ri.device);
+            }
+            r.loadSeconds = p.loadSeconds;
+            r.totalSeconds = p.loadSeconds + p.preprocessSeconds + r.analysisSeconds;
+            row.modelSeconds = e.forwardSeconds;
+            row.explainSeconds = std::max(0.0, r.analysisSeconds - e.forwardSeconds);
+            const fs::path dir = out / "studies" / dirName;
+            fs::create_directories(dir);
+            row.resultJson = analysisToJson(r);
+            writeAtomically(dir / "result.json", row.resultJson + "\n");
+            if (options.heatmaps && !e.heatmap.values.empty()) {
+              const fs::path tmp = dir / ("heatmap.mha.tmp" + std::to_string(::getpid()));
+              writeHeatmapMha(e.heatmap, tmp.string());
+              fs::rename(tmp, dir / "heatmap.mha");
+            }
+            if (options.reports && !e.outOfScope) {
+              const fs::path tmp = dir / ("report.tmp" + std::to_string(::getpid()));
+              fs::remove_all(tmp);
+              ReportOptions ro;
+              ro.language = options.language;
+              ro.noteText = r.note.text;
+              writeReports(r, ro, tmp.string());
+              fs::remove_all(dir / "report");
+              fs::rename(tmp, dir / "report");
+            }
+            row.status = e.outOfScope ? kOutOfScope : kAnalysed;
+            j["status"] = row.status;
+            const bool imageOnly = !e.usedNote;
+            std::vector<std::string> reasons;
+            if (e.outOfScope) reasons.push_back(e.outOfScopeReason);
+            if (imageOnly)
+              reasons.push_back(
+                  "image-only: no clinical note (note.txt, fhir.json, notes CSV, DICOM history)");
+            j["reason"] = join(reasons, "; ");
+            j["series_uid"] = r.study.seriesInstanceUid;
+            j["series_choice"] = p.seriesChoice;
+            j["image_only"] = imageOnly;
+            j["note_source"] = r.note.source;
+            j["result"] = "studies/" + dirName + "/result.json";
+            if (!e.outOfScope) {
+              probability = e.probability;
+              j["probability"] = number(e.probability, 6);
+              if (!e.lungRadsCategory.empty()) j["lung_rads"] = e.lungRadsCategory;
+              if (e.brock.computed) j["brock_probability"] = number(e.brock.probability, 6);
+              if (!e.findings.empty()) {
+                const auto& tf = e.findings.front();
+                j["top_finding"] = {{"lobe", tf.lobe},
+                                    {"diameter_mm", tf.measured ? number(tf.diameterMm, 1) : json(nullptr)},
+                                    {"type", tf.measured ? json(tf.type) : json(nullptr)}};
+              }
+            }
+            j["warnings"] = r.study.warnings;
+          } catch (const std::exception& ex) {
+            p.ok = false;
+            p.error = std::string("analysis failed: ") + ex.what();
+          }
+        }
+        if (!p.ok) {
+          row.status = kFailed;
+          row.resultJson.clear();
+          j["status"] = kFailed;
+          j["reason"] = p.error;
+          j["image_only"] = nullptr;
+          j["note_source"] = nullptr;
+        }
+        row.rowJson = j.dump();
+        ri.runLoad += row.loadSeconds;
+        ri.runPre += row.preprocessSeconds;
+        ri.runModel += row.modelSeconds;
+        ri.runExplain += row.explainSeconds;
+        ScreeningProgress ev;
+        ev.studyKey = row.key;
+        ev.status = row.status;
+        ev.probability = probability;
+        events.push_back(ev);
+        rows.push_back(std::move(row));
+      }
+      db.put(rows);  // one transaction per round: all of it or nothing survives a kill
+      ri.processedThisRun = done + static_cast<int>(rows.size());
+      ri.wallSeconds = since(tStart);
+      render(db, ri);
+      for (auto& ev : events) {
+        ev.done = ++done;
+        ev.total = static_cast<int>(todo.size());
+        ev.alreadyDone = skipped;
+        ev.elapsedSeconds = since(tStart);
+        if (progress) progress(ev);
+      }
+    }
+  } catch (...) {
+    stopWorkers();
+    throw;
+  }
+  stopWorkers();
+  ri.interrupted = interrupted;
+  ri.complete = !interrupted;
+  ri.processedThisRun = done;
+  ri.wallSeconds = since(tStart);
+  return render(db, ri);
+}
+
+}  // namespace workflow
