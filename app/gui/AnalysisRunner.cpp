@@ -59,6 +59,7 @@ bool AnalysisRunner::start(const Request& request) {
   }
   QStringList args{"analyze",  request.studyPath, "--json", "--progress",
                    "--device", request.device,    "--cam",  tempDir_->filePath("cam.mha")};
+  args << "--lang" << request.language;
   if (!request.seriesUid.isEmpty()) args << "--series" << request.seriesUid;
   if (request.noteText) {
     QFile note(tempDir_->filePath("note.txt"));

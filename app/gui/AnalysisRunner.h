@@ -32,6 +32,7 @@ class AnalysisRunner : public QObject {
     QString seriesUid;                ///< the series shown (the heatmap must lie on its grid)
     std::optional<QString> noteText;  ///< set: passed to the worker with --note (edited note)
     QString device = QStringLiteral("auto");
+    QString language = QStringLiteral("en");  ///< narrative language: en | zh
     imaging::VolumeGeometry ctGrid;  ///< geometry of the series shown
   };
 

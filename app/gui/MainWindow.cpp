@@ -4,6 +4,9 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
 #include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
@@ -46,6 +49,7 @@ const Preset kPresets[] = {{"lung", "Lung", 1500, -600, Qt::Key_F1},
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(
       QStringLiteral("%1 %2 — research use only, not for clinical use").arg(app::kName, app::kVersion));
+  setAcceptDrops(true);  // drop a study folder, DICOMDIR or file onto the window to open it
   viewer_ = new ViewerPanel(this);
   setCentralWidget(viewer_);
   hoverLabel_ = new QLabel(this);
@@ -110,6 +114,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() = default;
 
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+  if (e->mimeData()->hasUrls() && e->mimeData()->urls().first().isLocalFile()) e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e) {
+  // A dropped folder, DICOMDIR or file opens like File > Open (the first one, if several).
+  const auto urls = e->mimeData()->urls();
+  if (urls.isEmpty() || !urls.first().isLocalFile()) return;
+  e->acceptProposedAction();
+  openPath(urls.first().toLocalFile(), true);
+}
+
 void MainWindow::closeEvent(QCloseEvent* e) {
   QSettings settings;
   settings.setValue("window/geometry", saveGeometry());
@@ -154,6 +170,18 @@ void MainWindow::buildMenusAndToolbars() {
   cancelAction_ = analysisMenu->addAction(tr("&Cancel Analysis"), this, &MainWindow::cancelAnalysis);
   cancelAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
   analysisMenu->addAction(exportAction_);
+  // Narrative and report language (persisted; applies to the next analysis and export).
+  auto* languageMenu = analysisMenu->addMenu(tr("Narrative &Language"));
+  auto* languages = new QActionGroup(this);
+  const QString currentLanguage = QSettings().value("analysis/language", "en").toString();
+  for (const auto& [code, label] : {std::pair<QString, QString>{"en", tr("English")},
+                                    std::pair<QString, QString>{"zh", QString::fromUtf8("中文 (Chinese)")}}) {
+    QAction* a = languageMenu->addAction(label);
+    a->setCheckable(true);
+    a->setChecked(code == currentLanguage);
+    languages->addAction(a);
+    connect(a, &QAction::triggered, this, [code = code] { QSettings().setValue("analysis/language", code); });
+  }
   tools->addAction(analyzeAction_);
   tools->addAction(cancelAction_);
 
@@ -403,6 +431,7 @@ bool MainWindow::startAnalysis() {
   request.seriesUid = QString::fromStdString(study_->seriesInstanceUid);
   request.ctGrid = study_->volume->geometry();
   request.device = QSettings().value("analysis/device", "auto").toString();
+  request.language = QSettings().value("analysis/language", "en").toString();
   if (resultPanel_->noteEdited()) request.noteText = resultPanel_->noteText();
   analysedNote_ = resultPanel_->noteText();
   resultPanel_->showRunning();
@@ -472,6 +501,7 @@ bool MainWindow::exportReports(const QString& outDir, bool interactiveErrors) {
     options.decision = resultPanel_->decision();
     options.modelVersion = result_->modelVersion;
     options.noteText = analysedNote_.toStdString();
+    options.language = QSettings().value("analysis/language", "en").toString().toStdString();
     const auto files = workflow::writeReports(*study_, result_->explanation, options, outDir.toStdString());
     QApplication::restoreOverrideCursor();
     QTextStream(stdout) << "medseek: wrote " << files.size() << " report file(s) to " << outDir << Qt::endl;

@@ -5,6 +5,7 @@
 //           [--click-finding N] [--then-series UID | --then-open DIR]
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QSettings>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
@@ -131,13 +132,21 @@ int main(int argc, char** argv) {
       "n");
   QCommandLineOption thenOpen("then-open", "After --analyze: open study DIR (checks the result is dropped).",
                               "dir");
+  QCommandLineOption language("lang", "Narrative and report language, en or zh (saved in the settings).", "lang");
   for (const auto* o : {&shot, &quitAfter, &benchScroll, &demoOverlay, &layout, &jumpTo, &series, &analyze,
-                        &exportDir, &decision, &dumpState, &thenSeries, &thenOpen, &clickFinding})
+                        &exportDir, &decision, &dumpState, &thenSeries, &thenOpen, &clickFinding, &language})
     parser.addOption(*o);
   parser.process(app);
   if (parser.isSet(decision) && parser.value(decision) != "accept" && parser.value(decision) != "reject") {
     std::cerr << "medseek: --decision must be accept or reject\n";
     return 2;
+  }
+  if (parser.isSet(language)) {
+    if (parser.value(language) != "en" && parser.value(language) != "zh") {
+      std::cerr << "medseek: --lang must be en or zh\n";
+      return 2;
+    }
+    QSettings().setValue("analysis/language", parser.value(language));
   }
 
   MainWindow window;

@@ -418,6 +418,31 @@ TEST(GuiSmoke, ShowingAnotherSeriesOrStudyDropsTheResult) {
   fs::remove_all(other);
 }
 
+TEST(GuiSmoke, NarrativeLanguageChineseIsUsedForTheAnalysisAndRemembered) {
+  if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
+  const fs::path study = writeSmallStudy("lang_zh");
+  const fs::path config = fs::temp_directory_path() / "medseek_gui_config_zh";
+  fs::remove_all(config);
+  const std::string env = "XDG_CONFIG_HOME=" + quote(config.string());  // own settings: --lang persists
+  const fs::path state = fs::temp_directory_path() / "medseek_gui_lang_state.json";
+  const auto r = runMedseek(quote(study.string()) + " --lang zh --analyze --dump-state " + quote(state.string()) +
+                                " --quit-after-ms 55000",
+                            60, env);
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  const QString narrative = readJson(state)["narrative"].toString();
+  ASSERT_FALSE(narrative.isEmpty());
+  EXPECT_TRUE(narrative.contains(QString::fromUtf8("概率"))) << narrative.toStdString();
+  // The choice is remembered: the next start without --lang analyses in Chinese again.
+  const auto r2 = runMedseek(quote(study.string()) + " --analyze --dump-state " + quote(state.string()) +
+                                 " --quit-after-ms 55000",
+                             60, env);
+  ASSERT_EQ(r2.exitCode, 0) << r2.output;
+  EXPECT_TRUE(readJson(state)["narrative"].toString().contains(QString::fromUtf8("概率")));
+  fs::remove_all(study);
+  fs::remove_all(config);
+  fs::remove(state);
+}
+
 TEST(GuiSmoke, WorkerFailureIsReportedWithItsReasonInsteadOfCrashing) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
   const fs::path study = writeSmallStudy("worker_fails");
