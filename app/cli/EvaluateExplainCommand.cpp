@@ -88,7 +88,7 @@ void run(const Args& a) {
   phantom::CohortGenerator gen(a.seed, po);
   const auto t0 = std::chrono::steady_clock::now();
 
-  int n = 0, hitStrict = 0, hit10 = 0, hitCell = 0, measured = 0, findingInside = 0;
+  int n = 0, hitCentroid = 0, hitStrict = 0, hit10 = 0, hitCell = 0, measured = 0, findingInside = 0;
   int lobeOk = 0, typeOk = 0, diamOk = 0, allOk = 0, narrativeProblems = 0, sentences = 0;
   int sanityN = 0, drops = 0, fhCases = 0, fhValueOk = 0, fhPhraseOk = 0, ageCases = 0, agePhraseOk = 0;
   int negCases = 0, negNotPresent = 0;
@@ -149,6 +149,11 @@ void run(const Args& a) {
     hitStrict += d <= 0.5 * nod.diameterMm ? 1 : 0;
     hit10 += d <= 10.0 ? 1 : 0;
     hitCell += d <= e.heatmap.cellSpacingMm ? 1 : 0;
+    // Sub-cell localisation from the CAM alone (CAM-weighted centroid around the peak cell), beside the
+    // raw peak above; not a redefinition of the pointing game.
+    const auto centroid = explain::camCentroidNearPeak(e.heatmap.cellValues, e.heatmap.cells, e.heatmap.cellSpacingMm,
+                                                       e.heatmap.cellOriginLps);
+    hitCentroid += dist(centroid, nod.centerLps) <= 0.5 * nod.diameterMm ? 1 : 0;
     const explain::Finding* f = e.findings.empty() ? nullptr : &e.findings[0];
     if (f && f->measured) {
       ++measured;
@@ -268,11 +273,12 @@ void run(const Args& a) {
     std::cerr << "expert statistics written to " << a.statsOut << " (" << total << " cases)\n";
   }
 
-  char buf[4000];
+  char buf[4200];
   std::snprintf(buf, sizeof buf,
                 "{\n  \"weights\": \"%s\",\n  \"seed\": %llu,\n  \"size\": \"%s\",\n  \"cam\": \"%s\",\n  \"cases\": %d,\n"
                 "  \"pointing_game_inside_nodule_pct\": %.1f,\n  \"pointing_game_within_10mm_pct\": %.1f,\n"
-                "  \"pointing_game_within_one_cell_pct\": %.1f,\n  \"culprit_measured_pct\": %.1f,\n"
+                "  \"pointing_game_within_one_cell_pct\": %.1f,\n  \"pointing_game_cam_centroid_inside_nodule_pct\": %.1f,\n"
+                "  \"culprit_measured_pct\": %.1f,\n"
                 "  \"culprit_finding_inside_nodule_pct\": %.1f,\n  \"narrative_lobe_match_pct\": %.1f,\n"
                 "  \"narrative_type_match_pct\": %.1f,\n  \"narrative_diameter_within_2mm_pct\": %.1f,\n"
                 "  \"narrative_all_three_pct\": %.1f,\n"
@@ -287,7 +293,7 @@ void run(const Args& a) {
                 "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
                 "  \"gradcam_over_forward\": %.2f,\n  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
-                a.plusPlus ? "grad-cam++" : "grad-cam", n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(measured, n),
+                a.plusPlus ? "grad-cam++" : "grad-cam", n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n), pc(measured, n),
                 pc(findingInside, n), pc(lobeOk, n), pc(typeOk, n), pc(diamOk, n), pc(allOk, n), pc(oracleMeasured, n), pc(oracleLobe, n),
                 pc(oracleType, n), pc(oracleDiam, n), pc(oracleAll, n), sentences,
                 narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,

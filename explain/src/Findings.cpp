@@ -57,6 +57,34 @@ struct Tap {
   float w1;
 };
 
+// sqrt(smallest / largest eigenvalue) of the covariance (mm^2) of a voxel set given its index sums
+// (s: i, j, k) and second-order sums (q: ii, jj, kk, ij, ik, jk): 1 for a ball, ~0.75 for the
+// flattest nodules, small for vessel segments and branching trees.
+double roundness(const std::array<double, 3>& s, const std::array<double, 6>& q, double n,
+                 const std::array<double, 3>& sp) {
+  if (n < 2) return 0;
+  const double mi = s[0] / n, mj = s[1] / n, mk = s[2] / n;
+  const double xx = (q[0] / n - mi * mi) * sp[0] * sp[0] + sp[0] * sp[0] / 12;
+  const double yy = (q[1] / n - mj * mj) * sp[1] * sp[1] + sp[1] * sp[1] / 12;
+  const double zz = (q[2] / n - mk * mk) * sp[2] * sp[2] + sp[2] * sp[2] / 12;
+  const double xy = (q[3] / n - mi * mj) * sp[0] * sp[1];
+  const double xz = (q[4] / n - mi * mk) * sp[0] * sp[2];
+  const double yz = (q[5] / n - mj * mk) * sp[1] * sp[2];
+  // Eigenvalues of a symmetric 3x3 matrix (trigonometric method).
+  const double p1 = xy * xy + xz * xz + yz * yz;
+  const double tr = (xx + yy + zz) / 3;
+  const double p2 = (xx - tr) * (xx - tr) + (yy - tr) * (yy - tr) + (zz - tr) * (zz - tr) + 2 * p1;
+  if (p2 <= 1e-12) return 1;
+  const double pp = std::sqrt(p2 / 6);
+  const double b00 = (xx - tr) / pp, b11 = (yy - tr) / pp, b22 = (zz - tr) / pp, b01 = xy / pp, b02 = xz / pp,
+               b12 = yz / pp;
+  const double det = b00 * (b11 * b22 - b12 * b12) - b01 * (b01 * b22 - b12 * b02) + b02 * (b01 * b12 - b11 * b02);
+  const double r = std::clamp(det / 2, -1.0, 1.0);
+  const double phi = std::acos(r) / 3;
+  const double e1 = tr + 2 * pp * std::cos(phi), e3 = tr + 2 * pp * std::cos(phi + 2 * M_PI / 3);
+  return e1 > 0 ? std::sqrt(std::max(0.0, e3) / e1) : 0;
+}
+
 }  // namespace
 
 std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, double cellMm,
@@ -168,6 +196,27 @@ std::vector<CamComponent> camComponents(const std::vector<float>& v, int n, doub
   return out;
 }
 
+std::array<double, 3> camCentroidNearPeak(const std::vector<float>& v, int n, double cellMm,
+                                          const std::array<double, 3>& originLps) {
+  if (n <= 0 || v.size() != static_cast<std::size_t>(n) * n * n) throw ExplainError("CAM grid has the wrong size");
+  const int p = static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+  const int c[3] = {p % n, (p / n) % n, p / (n * n)};
+  double s[3] = {0, 0, 0}, w = 0;
+  for (int dk = -1; dk <= 1; ++dk)
+    for (int dj = -1; dj <= 1; ++dj)
+      for (int di = -1; di <= 1; ++di) {
+        const int q[3] = {c[0] + di, c[1] + dj, c[2] + dk};
+        if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[0] >= n || q[1] >= n || q[2] >= n) continue;
+        const double x = std::max(0.0f, v[static_cast<std::size_t>(q[0] + n * (q[1] + n * q[2]))]);
+        for (int a = 0; a < 3; ++a) s[a] += x * q[a];
+        w += x;
+      }
+  std::array<double, 3> out{};
+  for (int a = 0; a < 3; ++a)
+    out[static_cast<std::size_t>(a)] = originLps[static_cast<std::size_t>(a)] + (w > 0 ? s[a] / w : c[a]) * cellMm;
+  return out;
+}
+
 Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp, const std::vector<float>& cam,
                           double marginMm) {
   Finding f;
@@ -178,7 +227,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   const auto& g = ct.geometry();
   const AxisMap m = axisMap(g);
   // ROI in voxel indices: the component's box plus the margin, at most 90 mm around the peak.
-  std::array<int, 3> lo{}, hi{};
+  constexpr double kGrowMm = 24.0;
+  std::array<int, 3> lo{}, hi{}, sLo{}, sHi{};
   for (int c = 0; c < 3; ++c) {
     const int a = m.lpsAxis[static_cast<std::size_t>(c)];
     double l = std::max(comp.minLps[static_cast<std::size_t>(a)] - marginMm, comp.peakLps[static_cast<std::size_t>(a)] - 45.0);
@@ -186,9 +236,23 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     const double o = g.originLps[static_cast<std::size_t>(a)], s = m.sign[static_cast<std::size_t>(c)] * g.spacingMm[static_cast<std::size_t>(c)];
     double n0 = (l - o) / s, n1 = (h - o) / s;
     if (n0 > n1) std::swap(n0, n1);
-    lo[static_cast<std::size_t>(c)] = std::clamp(static_cast<int>(std::floor(n0)), 0, g.size[static_cast<std::size_t>(c)] - 1);
-    hi[static_cast<std::size_t>(c)] = std::clamp(static_cast<int>(std::ceil(n1)), 0, g.size[static_cast<std::size_t>(c)] - 1);
+    // The search box S (where a candidate's centroid must lie) and, around it, a labelling ROI larger by
+    // kGrowMm, so that a large or spiculated nodule centred in S does not touch the ROI's border; only
+    // what still touches the larger ROI (vessel trees, chest wall) is dropped.
+    const int ext = static_cast<int>(std::ceil(kGrowMm / g.spacingMm[static_cast<std::size_t>(c)]));
+    const int sl = static_cast<int>(std::floor(n0)), sh = static_cast<int>(std::ceil(n1));
+    sLo[static_cast<std::size_t>(c)] = sl;
+    sHi[static_cast<std::size_t>(c)] = sh;
+    lo[static_cast<std::size_t>(c)] = std::clamp(sl - ext, 0, g.size[static_cast<std::size_t>(c)] - 1);
+    hi[static_cast<std::size_t>(c)] = std::clamp(sh + ext, 0, g.size[static_cast<std::size_t>(c)] - 1);
   }
+  auto centroidInSearchBox = [&](const std::array<double, 3>& sumIdx, std::size_t count) {
+    for (int a = 0; a < 3; ++a) {
+      const double mean = lo[static_cast<std::size_t>(a)] + sumIdx[static_cast<std::size_t>(a)] / static_cast<double>(count);
+      if (mean < sLo[static_cast<std::size_t>(a)] || mean > sHi[static_cast<std::size_t>(a)]) return false;
+    }
+    return true;
+  };
   const int rx = hi[0] - lo[0] + 1, ry = hi[1] - lo[1] + 1, rz = hi[2] - lo[2] + 1;
   const std::size_t rn = static_cast<std::size_t>(rx) * ry * rz;
   auto roiIndex = [&](int i, int j, int k) { return static_cast<std::size_t>(i) + static_cast<std::size_t>(rx) * (j + static_cast<std::size_t>(ry) * k); };
@@ -204,6 +268,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     bool touches = false;
     std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
     double camSum = 0;
+    std::array<double, 3> sumIdx{};
+    std::array<double, 6> sumSq{};
   };
   std::vector<Cand> cands;
   std::deque<std::size_t> q;
@@ -220,7 +286,14 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
       const int i = static_cast<int>(p % rx), j = static_cast<int>((p / rx) % ry), k = static_cast<int>(p / (static_cast<std::size_t>(rx) * ry));
       ++c.count;
       const int idx[3] = {i, j, k};
+      c.sumSq[0] += double(i) * i;
+      c.sumSq[1] += double(j) * j;
+      c.sumSq[2] += double(k) * k;
+      c.sumSq[3] += double(i) * j;
+      c.sumSq[4] += double(i) * k;
+      c.sumSq[5] += double(j) * k;
       for (int a = 0; a < 3; ++a) {
+        c.sumIdx[static_cast<std::size_t>(a)] += idx[a];
         c.mn[static_cast<std::size_t>(a)] = std::min(c.mn[static_cast<std::size_t>(a)], idx[a]);
         c.mx[static_cast<std::size_t>(a)] = std::max(c.mx[static_cast<std::size_t>(a)], idx[a]);
       }
@@ -240,7 +313,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     ++next;
   }
   // Score: compact (volume vs. the ball of its largest extent), of nodule size, not touching the ROI.
-  auto scoreOf = [&](std::size_t count, const std::array<int, 3>& mn, const std::array<int, 3>& mx, double camSum) {
+  auto scoreOf = [&](std::size_t count, const std::array<int, 3>& mn, const std::array<int, 3>& mx, double camSum,
+                     const std::array<double, 3>& sumIdx, const std::array<double, 6>& sumSq) {
     const double vol = count * voxMl;
     const double eqD = std::cbrt(6.0 * vol * 1000.0 / M_PI);
     if (eqD < 3.0 || eqD > 40.0) return 0.0;
@@ -252,7 +326,10 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     const double camMean = cam.empty() ? 1.0 : camSum / static_cast<double>(count);
     // Larger compact structures win over small compact pieces (vessel stubs, partial volume blobs).
     const double size = eqD < 6.0 ? eqD / 6.0 : 1.0 + 0.5 * std::log(eqD / 6.0);
-    return (0.05 + camMean) * std::sqrt(compact) * size;
+    // Nodules are near-spherical (axis ratio >= ~0.7); vessels are tubular and branch.
+    const double round = roundness(sumIdx, sumSq, static_cast<double>(count), g.spacingMm);
+    if (round < 0.3) return 0.0;
+    return (0.05 + camMean) * std::sqrt(compact) * size * std::min(1.0, round / 0.7);
   };
   std::vector<std::uint8_t> sel(rn, 0);
   std::array<int, 3> selMn{}, selMx{};
@@ -260,8 +337,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   double bestScore = 0;
   const Cand* bestA = nullptr;
   for (const auto& c : cands) {
-    if (c.touches) continue;
-    const double sc = scoreOf(c.count, c.mn, c.mx, c.camSum);
+    if (c.touches || !centroidInSearchBox(c.sumIdx, c.count)) continue;
+    const double sc = scoreOf(c.count, c.mn, c.mx, c.camSum, c.sumIdx, c.sumSq);
     if (sc > bestScore) {
       bestScore = sc;
       bestA = &c;
@@ -273,11 +350,14 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     selMx = bestA->mx;
     selCount = bestA->count;
   }
-  // Second pass: erode the > -750 HU mask by a ~2 mm box (detaches vessels and the pleura from a nodule),
-  // label, and grow each compact candidate back into the mask by the same box.
-  {
+  // Second pass: erode the > -750 HU mask by a ~2, 4 and 6 mm box (detaches vessels, spikes and the pleura
+  // from a nodule; thick spike bases of large spiculated nodules survive the 2 mm erosion and keep them
+  // attached to vessel trees), label, and grow each compact candidate back into the mask by the box + 1.
+  for (int erosionStep = 1; erosionStep <= 3; ++erosionStep) {
     std::array<int, 3> hw{};
-    for (int a = 0; a < 3; ++a) hw[static_cast<std::size_t>(a)] = std::max(1, static_cast<int>(std::lround(2.0 / g.spacingMm[static_cast<std::size_t>(a)])));
+    for (int a = 0; a < 3; ++a)
+      hw[static_cast<std::size_t>(a)] =
+          std::max(1, static_cast<int>(std::lround(2.0 * erosionStep / g.spacingMm[static_cast<std::size_t>(a)])));
     const int dims[3] = {rx, ry, rz};
     const std::size_t strides[3] = {1, static_cast<std::size_t>(rx), static_cast<std::size_t>(rx) * ry};
     std::array<int, 3> hwD{hw[0] + 1, hw[1] + 1, hw[2] + 1};
@@ -330,7 +410,7 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
         }
       }
       ++nextE;
-      if (touches || comp.size() < 2) continue;
+      if (touches || (comp.size() < 2 && erosionStep == 1)) continue;
       // Reconstruct: dilate the eroded component by the box, within the original mask.
       std::vector<std::uint8_t> seed(rn, 0);
       for (auto v : comp) seed[v] = 1;
@@ -338,18 +418,28 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
       std::size_t cnt = 0;
       std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
       double camSum = 0;
+      std::array<double, 3> sumIdx{};
+      std::array<double, 6> sumSq{};
       for (std::size_t v = 0; v < rn; ++v) {
         dil[v] = dil[v] && mask[v];
         if (!dil[v]) continue;
         ++cnt;
         const int idx[3] = {static_cast<int>(v % rx), static_cast<int>((v / rx) % ry), static_cast<int>(v / (static_cast<std::size_t>(rx) * ry))};
+        sumSq[0] += double(idx[0]) * idx[0];
+        sumSq[1] += double(idx[1]) * idx[1];
+        sumSq[2] += double(idx[2]) * idx[2];
+        sumSq[3] += double(idx[0]) * idx[1];
+        sumSq[4] += double(idx[0]) * idx[2];
+        sumSq[5] += double(idx[1]) * idx[2];
         for (int a = 0; a < 3; ++a) {
+          sumIdx[static_cast<std::size_t>(a)] += idx[a];
           mn[static_cast<std::size_t>(a)] = std::min(mn[static_cast<std::size_t>(a)], idx[a]);
           mx[static_cast<std::size_t>(a)] = std::max(mx[static_cast<std::size_t>(a)], idx[a]);
         }
         if (!cam.empty()) camSum += cam[ct.index(lo[0] + idx[0], lo[1] + idx[1], lo[2] + idx[2])];
       }
-      const double sc = 0.9 * scoreOf(cnt, mn, mx, camSum);  // the plain components are preferred
+      if (!centroidInSearchBox(sumIdx, cnt)) continue;
+      const double sc = 0.9 * scoreOf(cnt, mn, mx, camSum, sumIdx, sumSq);  // the plain components are preferred
       if (sc > bestScore) {
         bestScore = sc;
         sel = std::move(dil);
@@ -433,15 +523,22 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   };
   // Type from the HU distribution: diameter of the > -300 HU core against the whole (> -725 HU) nodule.
   // Partial volume widens the whole nodule by about one in-plane voxel on each side, so a solid nodule's
-  // difference stays within ~1.6 voxels; a sub-solid rim adds more; no core at all is non-solid.
+  // difference stays within ~1.6 voxels; a sub-solid rim adds more. Below ~10 mm a thin ground-glass rim
+  // hides in that partial-volume band, so the share of > -300 HU voxels decides too: a solid nodule's is
+  // >= ~0.25 at 6 mm and >= ~0.39 from 9 mm (phantom cohorts, seeds 12/13), a part-solid one's lower.
+  // Any solid core (a few voxels > -300 HU; ground glass alone stays below ~-500 HU) rules out non-solid;
+  // a core too small for the axial moments is sized by its volume.
   double allL = 0, allS = 0, coreL = 0, coreS = 0;
   axesAt(-725, allL, allS);
   axesAt(-300, coreL, coreS);
-  const double dAll = 0.5 * (allL + allS), dCore = 0.5 * (coreL + coreS);
+  const double dAll = 0.5 * (allL + allS);
+  double dCore = 0.5 * (coreL + coreS);
   const double pix = std::max(g.spacingMm[0], g.spacingMm[1]);
-  if (f.solidFraction < 0.05 || dCore < 1.5) {
+  if (solid > 0 && dCore < 1.5) dCore = std::cbrt(6.0 * static_cast<double>(solid) * voxMl * 1000.0 / M_PI);
+  const double minSolidShare = 0.22 + 0.14 * std::clamp((dAll - 6.0) / 3.0, 0.0, 1.0);
+  if (f.solidFraction < 0.02 || solid < 1) {
     f.type = "non_solid";
-  } else if (dAll - dCore <= 1.6 * pix + 0.8 || dCore >= 0.85 * dAll) {
+  } else if ((dAll - dCore <= 1.6 * pix + 0.8 || dCore >= 0.85 * dAll) && f.solidFraction >= minSolidShare) {
     f.type = "solid";
   } else {
     f.type = "part_solid";

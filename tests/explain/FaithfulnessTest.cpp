@@ -2,8 +2,10 @@
 // on held-out generated cases with one malignant nodule, the culprit finding is the true nodule and the
 // narrative's lobe, type and diameter match the truth; the CAM depends on the weights.
 // The full figures come from `medseek-cli evaluate-explain`. The target is 90 % for both; measured
-// (30 cases, seed 9002) 93 % culprit inside the nodule and 87 % narrative agreement, and on these 16 cases
-// 14 and 12. The thresholds below guard today's level against regressions; they are not the target.
+// (30 cases each) 100 % culprit inside the nodule and 93 % narrative agreement on seed 9002, 93 % and 90 %
+// on seed 7003, and on these 16 cases 14 and 14: the two misses are nodules that touch the hilum or the
+// mediastinum, which the measurement cannot separate (one not measured, one measured on a neighbour).
+// The thresholds below guard today's level with one case of margin; they are not the target.
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -49,7 +51,7 @@ TEST(Faithfulness, CulpritIsTheTrueNoduleAndNarrativeMatchesTruthOnTrainedWeight
   ASSERT_EQ(n, 16);
   EXPECT_EQ(problems, 0);
   EXPECT_GE(inside, 13) << "culprit finding inside the true nodule in " << inside << " of " << n;
-  EXPECT_GE(agree, 11) << "lobe, type and diameter match in " << agree << " of " << n;
+  EXPECT_GE(agree, 13) << "lobe, type and diameter match in " << agree << " of " << n;
   EXPECT_LT(rho, 0.3);
 }
 

@@ -57,6 +57,24 @@ TEST(Findings, CamOfOneHotCellPeaksAtThatCellsCentreOnTheCtGrid) {
   EXPECT_GE(*std::min_element(cam.begin(), cam.end()), 0.f);
 }
 
+TEST(Findings, CamCentroidNearPeakIsTheCellCentreForOneCellAndBetweenTwoEqualCells) {
+  const int n = 4;
+  const std::array<double, 3> origin{-30, -30, -30};
+  std::vector<float> cells(n * n * n, 0.f);
+  cells[1 + n * (2 + n * 1)] = 1.f;  // cell (1,2,1)
+  auto c = explain::camCentroidNearPeak(cells, n, 20.0, origin);
+  EXPECT_NEAR(c[0], -10, 1e-9);
+  EXPECT_NEAR(c[1], 10, 1e-9);
+  EXPECT_NEAR(c[2], -10, 1e-9);
+  cells[2 + n * (2 + n * 1)] = 1.f;  // and cell (2,2,1): centroid half way along i
+  c = explain::camCentroidNearPeak(cells, n, 20.0, origin);
+  EXPECT_NEAR(c[0], 0, 1e-9);
+  EXPECT_NEAR(c[1], 10, 1e-9);
+  cells[3 + n * (3 + n * 3)] = 0.5f;  // outside the 3x3x3 neighbourhood: ignored
+  c = explain::camCentroidNearPeak(cells, n, 20.0, origin);
+  EXPECT_NEAR(c[2], -10, 1e-9);
+}
+
 TEST(Findings, CamMappingFollowsFlippedAxesInLpsNotInIndices) {
   const int n = 4;
   std::vector<float> cells(n * n * n, 0.f);

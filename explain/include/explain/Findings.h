@@ -33,10 +33,20 @@ struct CamComponent {
 std::vector<CamComponent> camComponents(const std::vector<float>& cellValues01, int cells, double cellMm,
                                         const std::array<double, 3>& originLps, double threshold);
 
-/// Measures the most nodule-like structure of the CT inside the component's box (plus a margin):
-/// connected regions > -750 HU (GGO included), not touching the box, scored by compactness and CAM;
-/// type from the share of voxels > -300 HU; diameter = mean of the long and short axis (second moments)
-/// on the axial slice of largest area, at -400 HU (solid) / -725 HU (sub-solid). camOnCt may be empty.
+/// CAM-weighted centroid (LPS, mm) of the 3x3x3 cells around the maximal cell of a cells^3 grid (frame as
+/// camComponents). A sub-cell localisation computed from the CAM alone (no CT); it is not the CAM's
+/// argmax, which stays on a cell centre (20 mm cells), and is reported beside it, never instead of it.
+std::array<double, 3> camCentroidNearPeak(const std::vector<float>& cellValues, int cells, double cellMm,
+                                          const std::array<double, 3>& originLps);
+
+/// Measures the most nodule-like structure of the CT whose centroid lies inside the component's box (plus
+/// a margin): connected regions > -750 HU (GGO included), labelled in a region 24 mm larger so that large
+/// and spiculated nodules are whole, dropped when they still touch it (vessel trees, chest wall); also the
+/// pieces left after eroding by ~2/4/6 mm and growing back (detaches spikes and vessels); scored by
+/// compactness, roundness (3-D second moments: vessels are tubular), size and CAM. Type from the > -300 HU
+/// core (its diameter and share); diameter = mean of the long and short axis (second moments) on the axial
+/// slice of largest area, at -400 HU (solid) / -725 HU (sub-solid). camOnCt may be empty.
+/// Limitation: a nodule merged with the hilum or mediastinum at every erosion step is not found.
 Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& component,
                           const std::vector<float>& camOnCt, double marginMm = 12.0);
 
