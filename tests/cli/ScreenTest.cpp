@@ -288,6 +288,22 @@ TEST(Screen, NotesCsvSuppliesTheNoteByPatientId) {
   fs::remove_all(out);
 }
 
+TEST(Screen, ReportFlagWritesEveryReportFormatBesideEachResult) {
+  const auto& c = cohort();
+  const fs::path out = c.root / ("report-" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  const auto r = run(cli() + " screen " + quote(c.studies[0].string()) + " --device cpu --report --out " +
+                     quote(out.string()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  const json w = readJson(out / "worklist.json");
+  ASSERT_EQ(w.size(), 1u);
+  const fs::path studyDir = out / fs::path(w[0]["result"].get<std::string>()).parent_path();  // relative to --out
+  for (const char* f : {"report.pdf", "sr.dcm", "seg.dcm", "pm.dcm", "epdf.dcm", "fhir.json"})
+    EXPECT_TRUE(fs::is_regular_file(studyDir / "report" / f)) << (studyDir / "report" / f) << "\n" << r.output;
+  EXPECT_FALSE(anyTempFile(out));
+  fs::remove_all(out);
+}
+
 TEST(Screen, NonEmptyDatabaseWithoutResumeIsAUsageError) {
   const auto& c = cohort();
   const auto r = run(cli() + " screen " + quote(c.studies[0].string()) + " --out " + quote(c.ref.string()));
