@@ -292,7 +292,12 @@ TEST(Screen, ReportFlagWritesEveryReportFormatBesideEachResult) {
   const auto& c = cohort();
   const fs::path out = c.root / ("report-" + std::to_string(::getpid()));
   fs::remove_all(out);
-  const auto r = run(cli() + " screen " + quote(c.studies[0].string()) + " --device cpu --report --out " +
+  // The highest-ranked study of the reference run: it has a measured nodule, so the SEG is written too.
+  const json ref = readJson(c.ref / "worklist.json");
+  ASSERT_FALSE(ref.empty());
+  ASSERT_TRUE(ref[0].contains("top_finding")) << ref[0].dump();
+  const fs::path study = fs::path(ref[0]["study_path"].get<std::string>()).parent_path();
+  const auto r = run(cli() + " screen " + quote(study.string()) + " --device cpu --report --out " +
                      quote(out.string()));
   ASSERT_EQ(r.exitCode, 0) << r.output;
   const json w = readJson(out / "worklist.json");
