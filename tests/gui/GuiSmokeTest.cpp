@@ -1,6 +1,7 @@
 // GUI smoke tests (label gui): run the real `medseek` executable on a generated study under the
 // display the test runs in (Xvfb in CI), grab the window to PNG and check what a user would see.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <QFile>
 #include <QImage>
@@ -473,4 +474,57 @@ TEST(GuiSmoke, CancellingTheAnalysisKillsTheWorkerAndKeepsNoResult) {
   fs::remove_all(study);
   fs::remove(worker);
   fs::remove(pidFile);
+}
+
+TEST(GuiSmoke, WorklistOpensTheRankOneStudyWithItsBatchResultAndListsAllRows) {
+  if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
+  // Per process: other checkouts may run the gui tests on the same machine at the same time.
+  const fs::path root = fs::temp_directory_path() / ("medseek_gui_worklist_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const fs::path cohort = root / "cohort", out = root / "screen";
+  auto r = testsupport::run(quote(MEDSEEK_CLI_EXE) +
+                            " phantom --cases 3 --seed 8 --size small --threads 2 --out " +
+                            quote(cohort.string()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  r = testsupport::run(quote(MEDSEEK_CLI_EXE) + " screen " + quote(cohort.string()) + " --device cpu --out " +
+                       quote(out.string()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  QFile wl(QString::fromStdString((out / "worklist.json").string()));
+  ASSERT_TRUE(wl.open(QIODevice::ReadOnly));
+  const QJsonArray rows = QJsonDocument::fromJson(wl.readAll()).array();
+  ASSERT_EQ(rows.size(), 3);
+  const QJsonObject first = rows.at(0).toObject();
+  ASSERT_EQ(first["rank"].toInt(), 1);
+
+  const fs::path state = root / "state.json";
+  r = runMedseek("--worklist " + quote(out.string()) + " --open-rank 1 --quit-after-ms 1500 --dump-state " +
+                     quote(state.string()),
+                 60);
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  const QJsonObject s = readJson(state);
+  EXPECT_EQ(s["study_path"].toString(), first["study_path"].toString());
+  EXPECT_EQ(s["series_uid"].toString(), first["series_uid"].toString());
+  const QJsonObject w = s["worklist"].toObject();
+  EXPECT_EQ(w["opened_rank"].toInt(), 1);
+  ASSERT_EQ(w["rows"].toArray().size(), 3);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(w["rows"].toArray().at(i).toObject()["study_uid"], rows.at(i).toObject()["study_uid"]);
+  // The batch result is shown without rerunning the analysis (and without a heatmap overlay).
+  if (first["status"].toString() == "analysed") {
+    EXPECT_TRUE(s["has_result"].toBool()) << r.output;
+    EXPECT_EQ(s["result_source"].toString(), "worklist");
+    EXPECT_NEAR(s["result"].toObject()["probability"].toDouble(), first["probability"].toDouble(), 1e-3);
+    EXPECT_FALSE(s["overlay_shown"].toBool());
+  }
+  // The study browser shows a thumbnail for the series.
+  EXPECT_GE(s["thumbnails_shown"].toInt(), 1) << r.output;
+  EXPECT_EQ(s["thumbnails_failed"].toInt(), 0) << r.output;
+
+  // A malformed worklist exits with a reason naming the file.
+  const fs::path bad = root / "bad.json";
+  std::ofstream(bad) << "{ not json";
+  r = runMedseek("--worklist " + quote(bad.string()) + " --quit-after-ms 500", 30);
+  EXPECT_EQ(r.exitCode, 3) << r.output;
+  EXPECT_NE(r.output.find(bad.string()), std::string::npos) << r.output;
+  fs::remove_all(root);
 }
