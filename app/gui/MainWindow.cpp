@@ -11,7 +11,9 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QLabel>
 #include <QMenuBar>
@@ -22,6 +24,7 @@
 #include <QTextStream>
 #include <QTimer>
 #include <QToolBar>
+#include <algorithm>
 
 #include "app/Version.h"
 #include "gui/AnalysisRunner.h"
@@ -29,9 +32,12 @@
 #include "gui/SeriesBrowser.h"
 #include "gui/SliceView.h"
 #include "gui/ViewerPanel.h"
+#include "gui/WorklistPanel.h"
+#include "workflow/AnalysisJson.h"
 #include "workflow/NoteSource.h"
 #include "workflow/Report.h"
 #include "workflow/StudyInfo.h"
+#include "workflow/Worklist.h"
 
 namespace {
 struct Preset {
@@ -75,6 +81,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   seriesDock->setWidget(seriesBrowser_);
   addDockWidget(Qt::LeftDockWidgetArea, seriesDock);
   resizeDocks({resultDock, seriesDock}, {380, 300}, Qt::Horizontal);
+  worklistPanel_ = new WorklistPanel(this);
+  worklistDock_ = new QDockWidget(tr("Worklist"), this);
+  worklistDock_->setObjectName("worklistDock");
+  worklistDock_->setWidget(worklistPanel_);
+  addDockWidget(Qt::BottomDockWidgetArea, worklistDock_);
+  worklistDock_->hide();  // shown when a worklist is opened
+  connect(worklistPanel_, &WorklistPanel::rowActivated, this, [this](int rank) { openWorklistRank(rank); });
 
   runner_ = new AnalysisRunner(this);
   elapsedTimer_ = new QTimer(this);
@@ -137,6 +150,8 @@ void MainWindow::buildMenusAndToolbars() {
   QSettings settings;
   auto* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("&Open Folder..."), QKeySequence::Open, this, &MainWindow::chooseFolder);
+  file->addAction(tr("Open &Worklist..."), this, &MainWindow::chooseWorklist)
+      ->setToolTip(tr("Open the worklist.json of a medseek-cli screen run"));
   recentMenu_ = file->addMenu(tr("Open &Recent"));
   rebuildRecentMenu();
   exportAction_ = file->addAction(tr("&Export Reports..."), this, &MainWindow::chooseExportFolder);
@@ -346,6 +361,8 @@ bool MainWindow::load(const QString& path, const QString& seriesUid, bool intera
   if (runner_->isRunning()) runner_->cancel();
   clearResult();
   const bool newStudy = path != studyPath_;
+  openedRank_ = -1;  // set again by openWorklistRank after a successful load
+  worklistPanel_->setOpenedRank(-1);
   try {
     QApplication::setOverrideCursor(Qt::WaitCursor);
     auto loaded = std::make_unique<workflow::LoadedStudy>(
@@ -411,6 +428,7 @@ void MainWindow::updateActions() {
 
 void MainWindow::clearResult(const QString& message) {
   result_.reset();
+  resultSource_.clear();
   analysedNote_.clear();
   viewer_->clearOverlay();
   resultPanel_->clearResult(message);
@@ -457,8 +475,17 @@ void MainWindow::onAnalysisFinished(std::shared_ptr<const workflow::AnalysisResu
     emit analysisEnded(false, tr("result of another series discarded"));
     return;
   }
+  resultSource_ = QStringLiteral("analysis");
+  showResult(std::move(result), runner_->elapsedSeconds());
+  updateActions();
+  emit analysisEnded(true, {});
+}
+
+void MainWindow::showResult(std::shared_ptr<const workflow::AnalysisResult> result, double wallSeconds) {
   const QString note = analysedNote_;
+  const QString source = resultSource_;
   clearResult();
+  resultSource_ = source;
   result_ = std::move(result);
   analysedNote_ = note;
   if (!result_->explanation.heatmap.values.empty()) {
@@ -466,9 +493,10 @@ void MainWindow::onAnalysisFinished(std::shared_ptr<const workflow::AnalysisResu
     showOverlay(std::shared_ptr<const std::vector<float>>(result_, &result_->explanation.heatmap.values),
                 interactiveErrors_);
   }
-  resultPanel_->showResult(*result_, analysedNote_, runner_->elapsedSeconds());
+  resultPanel_->showResult(*result_, analysedNote_, wallSeconds);
   // Show the culprit at once: the views go to the top finding (the reader can click the others).
-  if (!result_->explanation.findings.empty()) viewer_->jumpTo(result_->explanation.findings.front().centerLps);
+  if (!result_->explanation.findings.empty())
+    viewer_->jumpTo(result_->explanation.findings.front().centerLps);
   const QString device = QString::fromStdString(result_->device).toUpper();
   modelLabel_->setText(tr("%1 | model %2 | sha256 %3")
                            .arg(device.isEmpty()            ? tr("device ?")
@@ -478,7 +506,79 @@ void MainWindow::onAnalysisFinished(std::shared_ptr<const workflow::AnalysisResu
                                 QString::fromStdString(result_->modelSha256.substr(0, 12))));
   modelLabel_->setToolTip(QString::fromStdString(result_->modelPath));
   updateActions();
-  emit analysisEnded(true, {});
+}
+
+void MainWindow::chooseWorklist() {
+  const QString file =
+      QFileDialog::getOpenFileName(this, tr("Open worklist"), QSettings().value("lastWorklist").toString(),
+                                   tr("Worklist (worklist.json);;JSON (*.json)"));
+  if (!file.isEmpty()) openWorklist(file);
+}
+
+bool MainWindow::openWorklist(const QString& path, bool interactiveErrors) {
+  try {
+    auto rows = workflow::readWorklist(path.toStdString());
+    const QString file =
+        QFileInfo(QString::fromStdString(workflow::worklistFile(path.toStdString()))).absoluteFilePath();
+    worklistPanel_->setRows(file, std::move(rows));
+    worklistPanel_->setOpenedRank(openedRank_ = -1);
+    worklistDock_->show();
+    worklistDock_->raise();
+    QSettings().setValue("lastWorklist", file);
+    return true;
+  } catch (const std::exception& e) {
+    reportError(tr("Could not open worklist"), QString::fromUtf8(e.what()), interactiveErrors);
+    return false;
+  }
+}
+
+bool MainWindow::openWorklistRank(int rank, bool interactiveErrors) {
+  const auto& rows = worklistPanel_->rows();
+  const auto it = std::find_if(rows.begin(), rows.end(), [rank](const auto& r) { return r.rank == rank; });
+  if (it == rows.end()) {
+    reportError(tr("Worklist"), tr("The worklist has no row with rank %1").arg(rank), interactiveErrors);
+    return false;
+  }
+  const workflow::WorklistRow row = *it;  // load() may change the panel's marks, not its rows
+  if (row.studyPath.empty()) {
+    reportError(tr("Worklist"), tr("Worklist row %1 has no study path").arg(rank), interactiveErrors);
+    return false;
+  }
+  const QString path = QString::fromStdString(row.studyPath);
+  if (!load(path, QString::fromStdString(row.seriesUid), interactiveErrors)) return false;
+  addRecent(path);
+  openedRank_ = rank;
+  worklistPanel_->setOpenedRank(rank);
+  if (row.status != "analysed" || row.resultPath.empty()) {
+    statusBar()->showMessage(tr("Worklist rank %1: %2 %3")
+                                 .arg(rank)
+                                 .arg(QString::fromStdString(row.status), QString::fromStdString(row.reason)),
+                             10000);
+    return true;
+  }
+  try {
+    QFile f(QString::fromStdString(row.resultPath));
+    if (!f.open(QIODevice::ReadOnly))
+      throw std::runtime_error("cannot read " + row.resultPath + ": " + f.errorString().toStdString());
+    auto result =
+        std::make_shared<workflow::AnalysisResult>(workflow::analysisFromJson(f.readAll().toStdString()));
+    if (!study_ || result->study.seriesInstanceUid != study_->seriesInstanceUid)
+      throw std::runtime_error(row.resultPath + " belongs to series " + result->study.seriesInstanceUid +
+                               ", not to the series shown");
+    analysedNote_ = resultPanel_->noteText();
+    resultSource_ = QStringLiteral("worklist");
+    const double seconds = result->totalSeconds;
+    showResult(std::move(result), seconds);
+    statusBar()->showMessage(tr("Worklist rank %1: batch result from %2 (no heatmap overlay; Ctrl+R reruns "
+                                "the analysis with one)")
+                                 .arg(rank)
+                                 .arg(QString::fromStdString(row.resultPath)),
+                             15000);
+  } catch (const std::exception& e) {
+    statusBar()->showMessage(tr("Worklist rank %1: result not shown: %2").arg(rank).arg(e.what()), 15000);
+    QTextStream(stderr) << "medseek: worklist rank " << rank << ": result not shown: " << e.what() << "\n";
+  }
+  return true;
 }
 
 void MainWindow::chooseExportFolder() {
@@ -532,6 +632,28 @@ QJsonObject MainWindow::stateJson() const {
   o["series"] = series;
   o["overlay_shown"] = viewer_->hasOverlay();
   o["has_result"] = result_ != nullptr;
+  o["result_source"] = resultSource_;
+  o["thumbnails_shown"] = seriesBrowser_->thumbnailsShown();
+  o["thumbnails_failed"] = seriesBrowser_->thumbnailsFailed();
+  if (!worklistPanel_->file().isEmpty()) {
+    QJsonObject w;
+    w["file"] = worklistPanel_->file();
+    w["opened_rank"] = openedRank_;
+    QJsonArray rows;
+    for (const auto& r : worklistPanel_->rows()) {
+      QJsonObject x;
+      x["rank"] = r.rank;
+      x["study_uid"] = QString::fromStdString(r.studyUid);
+      x["patient_id"] = QString::fromStdString(r.patientId);
+      x["status"] = QString::fromStdString(r.status);
+      x["probability"] = r.probability ? QJsonValue(*r.probability) : QJsonValue();
+      x["study_path"] = QString::fromStdString(r.studyPath);
+      x["series_uid"] = QString::fromStdString(r.seriesUid);
+      rows.append(x);
+    }
+    w["rows"] = rows;
+    o["worklist"] = w;
+  }
   o["summary"] = resultPanel_->summaryText();
   o["narrative"] = resultPanel_->narrativeText();
   o["note"] = resultPanel_->noteText();

@@ -9,6 +9,9 @@
 /// views, ResultPanel dock) is bound to the study path + series it was computed on and cleared when
 /// another study or series is shown. The SeriesBrowser dock lists the study's series and the
 /// analysis's choice. Export writes the reports in process with workflow::writeReports.
+/// File > Open Worklist reads a `medseek-cli screen` worklist (workflow::readWorklist) into the
+/// Worklist dock; opening a row loads its study + series and shows the batch result (result.json,
+/// without the heatmap overlay, which the batch does not keep) without rerunning the analysis.
 #include <QJsonObject>
 #include <QMainWindow>
 #include <QString>
@@ -30,6 +33,8 @@ class AnalysisRunner;
 class ResultPanel;
 class SeriesBrowser;
 class ViewerPanel;
+class WorklistPanel;
+class QDockWidget;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -45,6 +50,14 @@ class MainWindow : public QMainWindow {
   ViewerPanel* viewer() const { return viewer_; }
   ResultPanel* resultPanel() const { return resultPanel_; }
   SeriesBrowser* seriesBrowser() const { return seriesBrowser_; }
+  WorklistPanel* worklistPanel() const { return worklistPanel_; }
+
+  /// Reads the worklist (screening output folder or worklist.json) into the Worklist dock.
+  bool openWorklist(const QString& path, bool interactiveErrors = true);
+  /// Opens the study and series of worklist row `rank` and shows its batch result when there is one.
+  /// False (reason shown or logged) when there is no such row or the study cannot be opened; a
+  /// result.json that cannot be read only leaves the study without result (reason on the status bar).
+  bool openWorklistRank(int rank, bool interactiveErrors = true);
 
   /// Errors of asynchronous work (analysis) go to dialogs (true) or stderr (false, scripted runs).
   void setInteractiveErrors(bool on) { interactiveErrors_ = on; }
@@ -76,6 +89,7 @@ class MainWindow : public QMainWindow {
  private slots:
   void chooseFolder();
   void chooseExportFolder();
+  void chooseWorklist();
 
  private:
   void buildMenusAndToolbars();
@@ -86,6 +100,8 @@ class MainWindow : public QMainWindow {
   bool load(const QString& path, const QString& seriesUid, bool interactiveErrors);
   void clearResult(const QString& message = {});
   void onAnalysisFinished(std::shared_ptr<const workflow::AnalysisResult> result);
+  /// Shows a result that belongs to the study/series shown (overlay only when it has heatmap values).
+  void showResult(std::shared_ptr<const workflow::AnalysisResult> result, double wallSeconds);
   void updateActions();
 
   ViewerPanel* viewer_ = nullptr;
@@ -102,6 +118,10 @@ class MainWindow : public QMainWindow {
   AnalysisRunner* runner_ = nullptr;
   ResultPanel* resultPanel_ = nullptr;
   SeriesBrowser* seriesBrowser_ = nullptr;
+  WorklistPanel* worklistPanel_ = nullptr;
+  QDockWidget* worklistDock_ = nullptr;
+  int openedRank_ = -1;   ///< worklist row of the study shown, -1: none
+  QString resultSource_;  ///< "analysis" (worker run here) or "worklist" (batch result.json)
   QLabel* modelLabel_ = nullptr;
   QAction* analyzeAction_ = nullptr;
   QAction* cancelAction_ = nullptr;

@@ -3,6 +3,7 @@
 //           [--benchmark-scroll N] [--demo-overlay] [--layout 2x2|axial|coronal|sagittal|3d]
 //           [--jump-to X,Y,Z] [--export DIR [--decision accept|reject]] [--dump-state FILE.json]
 //           [--click-finding N] [--then-series UID | --then-open DIR]
+//           [--worklist SCREEN_OUT_DIR|worklist.json [--open-rank N]]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSettings>
@@ -14,14 +15,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "app/Version.h"
 #include "gui/MainWindow.h"
 #include "gui/ResultPanel.h"
+#include "gui/SeriesBrowser.h"
 #include "gui/SliceView.h"
 #include "gui/ViewerPanel.h"
 #include "gui/VtkOpenGLWidget.h"
@@ -87,9 +89,10 @@ int main(int argc, char** argv) {
       info = info || a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version";
     }
     if (!info) {
-      std::fprintf(stderr,
-                   "medseek: no display (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop or under "
-                   "xvfb-run, or use medseek-cli for headless work\n");
+      std::fprintf(
+          stderr,
+          "medseek: no display (DISPLAY and WAYLAND_DISPLAY are unset); run it on a desktop or under "
+          "xvfb-run, or use medseek-cli for headless work\n");
       return 2;
     }
     ::setenv("QT_QPA_PLATFORM", "offscreen", 1);
@@ -133,8 +136,17 @@ int main(int argc, char** argv) {
   QCommandLineOption thenOpen("then-open", "After --analyze: open study DIR (checks the result is dropped).",
                               "dir");
   QCommandLineOption language("lang", "Narrative and report language, en or zh (saved in the settings).", "lang");
-  for (const auto* o : {&shot, &quitAfter, &benchScroll, &demoOverlay, &layout, &jumpTo, &series, &analyze,
-                        &exportDir, &decision, &dumpState, &thenSeries, &thenOpen, &clickFinding, &language})
+  QCommandLineOption worklist("worklist",
+                              "Open the worklist of a medseek-cli screen run (its output folder or "
+                              "worklist.json) in the Worklist dock.",
+                              "path");
+  QCommandLineOption openRank("open-rank",
+                              "With --worklist: open the study of worklist row N (1 = highest risk) and "
+                              "show its batch result.",
+                              "n");
+  for (const auto* o :
+       {&worklist, &openRank, &shot, &quitAfter, &benchScroll, &demoOverlay, &layout, &jumpTo, &series,
+        &analyze, &exportDir, &decision, &dumpState, &thenSeries, &thenOpen, &clickFinding, &language})
     parser.addOption(*o);
   parser.process(app);
   if (parser.isSet(decision) && parser.value(decision) != "accept" && parser.value(decision) != "reject") {
@@ -175,6 +187,23 @@ int main(int argc, char** argv) {
   const QStringList args = parser.positionalArguments();
   sinceOpen.start();
   if (!args.isEmpty() && !window.openPath(args.first(), /*interactiveErrors=*/!scripted)) exitCode = 3;
+  if (parser.isSet(openRank) && !parser.isSet(worklist)) {
+    std::cerr << "medseek: --open-rank needs --worklist\n";
+    return 2;
+  }
+  if (parser.isSet(worklist)) {
+    if (!window.openWorklist(parser.value(worklist), !scripted)) {
+      exitCode = 3;
+    } else if (parser.isSet(openRank)) {
+      bool ok = false;
+      const int rank = parser.value(openRank).toInt(&ok);
+      if (!ok || rank < 1) {
+        std::cerr << "medseek: --open-rank needs a positive integer\n";
+        return 2;
+      }
+      if (!window.openWorklistRank(rank, !scripted)) exitCode = 3;
+    }
+  }
   if (exitCode == 0 && window.study() && parser.isSet(series) &&
       !window.openSeries(parser.value(series), !scripted))
     exitCode = 3;
@@ -273,6 +302,7 @@ int main(int argc, char** argv) {
   }
   const int rc = app.exec();
   if (parser.isSet(dumpState)) {
+    window.seriesBrowser()->waitForThumbnails();  // the dumped counts are then final
     QFile f(parser.value(dumpState));
     if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(window.stateJson()).toJson()) < 0) {
       std::cerr << "medseek: could not write " << parser.value(dumpState).toStdString() << "\n";

@@ -1,6 +1,7 @@
 // GUI smoke tests (label gui): run the real `medseek` executable on a generated study under the
 // display the test runs in (Xvfb in CI), grab the window to PNG and check what a user would see.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <QFile>
 #include <QImage>
@@ -24,8 +25,15 @@ namespace fs = std::filesystem;
 using testsupport::quote;
 
 namespace {
+/// A path under the temporary folder that is private to this test process (two checkouts, or ctest -j,
+/// may run these tests at the same time).
+fs::path tmpPath(const std::string& name) {
+  const fs::path n(name);  // the pid goes before the extension: medseek_gui_views_123.png
+  return fs::temp_directory_path() / (n.stem().string() + "_" + std::to_string(::getpid()) + n.extension().string());
+}
+
 fs::path writeSmallStudy(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("medseek_gui_" + name);
+  const fs::path dir = tmpPath("medseek_gui_" + name);
   fs::remove_all(dir);
   phantom::CohortGenerator gen(11);
   const auto c = gen.generate(0);
@@ -43,7 +51,7 @@ fs::path writeSmallStudy(const std::string& name) {
 /// Runs medseek with its settings in a private folder (no state from earlier runs or the user).
 testsupport::ProcessResult runMedseek(const std::string& args, int timeoutS = 90,
                                       const std::string& env = {}) {
-  const fs::path config = fs::temp_directory_path() / "medseek_gui_config";
+  const fs::path config = tmpPath("medseek_gui_config");
   return testsupport::run("XDG_CONFIG_HOME=" + quote(config.string()) + " " + env + " timeout " +
                           std::to_string(timeoutS) + " " + quote(MEDSEEK_GUI_EXE) + " " + args);
 }
@@ -159,7 +167,7 @@ TEST(GuiSmoke, MedseekLinksNoQt5Library) {
 TEST(GuiSmoke, MainWindowShowsTheAxialSliceOfAGeneratedStudy) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
   const fs::path study = writeSmallStudy("slice");
-  const fs::path png = fs::temp_directory_path() / "medseek_gui_slice.png";
+  const fs::path png = tmpPath("medseek_gui_slice.png");
   fs::remove(png);
   const auto r = runMedseek(quote(study.string()) + " --screenshot " + quote(png.string()), 60);
   ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -176,7 +184,7 @@ TEST(GuiSmoke, MainWindowShowsTheAxialSliceOfAGeneratedStudy) {
 
 TEST(GuiSmoke, UnreadableStudyExitsWithAReasonInsteadOfCrashing) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
-  const fs::path empty = fs::temp_directory_path() / "medseek_gui_empty";
+  const fs::path empty = tmpPath("medseek_gui_empty");
   fs::create_directories(empty);
   const auto r = runMedseek(quote(empty.string()) + " --quit-after-ms 300", 60);
   EXPECT_EQ(r.exitCode, 3) << r.output;
@@ -189,10 +197,10 @@ constexpr int kYellow[3] = {230, 200, 40}, kGreen[3] = {60, 200, 60}, kRed[3] = 
 TEST(GuiSmoke, ScreenshotShowsFourLinkedViewsWithCrosshairAndOverlayAtTheJumpTarget) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
   const fs::path study = writeSmallStudy("views");
-  const fs::path png = fs::temp_directory_path() / "medseek_gui_views.png";
+  const fs::path png = tmpPath("medseek_gui_views.png");
   fs::remove(png);
   // A point in the right lung: the views centre on it, the demo overlay (Gaussian) sits on it.
-  const fs::path stateFile = fs::temp_directory_path() / "medseek_gui_views.json";
+  const fs::path stateFile = tmpPath("medseek_gui_views.json");
   const auto r =
       runMedseek(quote(study.string()) + " --layout 2x2 --jump-to=-80,0,-150 --demo-overlay --screenshot " +
                  quote(png.string()) + " --dump-state " + quote(stateFile.string()));
@@ -275,7 +283,7 @@ long overlayPixels(const QImage& img, QRect region, int cx, int cy, int radius) 
 
 TEST(GuiSmoke, AnalyzeOverlaysTheHeatmapOnTheTrueNoduleShowsTheNarrativeAndExportsTheDecision) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
-  const fs::path dir = fs::temp_directory_path() / "medseek_gui_analyze";
+  const fs::path dir = tmpPath("medseek_gui_analyze");
   const auto truth = writeDemoStudy(dir / "demo");
   const fs::path before = dir / "before.png", after = dir / "after.png", stateBefore = dir / "before.json",
                  stateAfter = dir / "after.json", reports = dir / "reports";
@@ -366,7 +374,7 @@ std::pair<fs::path, std::string> writeTwoSeriesStudy(const fs::path& dir) {
 
 TEST(GuiSmoke, ClickingAFindingInTheNarrativeMovesTheViewsToIt) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
-  const fs::path dir = fs::temp_directory_path() / "medseek_gui_click";
+  const fs::path dir = tmpPath("medseek_gui_click");
   const auto truth = writeDemoStudy(dir / "demo");
   const fs::path state = dir / "state.json";
   const auto r = runMedseek(quote((dir / "demo").string()) + " --analyze --click-finding 1 --dump-state " +
@@ -389,7 +397,7 @@ TEST(GuiSmoke, ClickingAFindingInTheNarrativeMovesTheViewsToIt) {
 
 TEST(GuiSmoke, ShowingAnotherSeriesOrStudyDropsTheResult) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
-  const fs::path dir = fs::temp_directory_path() / "medseek_gui_rebind";
+  const fs::path dir = tmpPath("medseek_gui_rebind");
   const auto [study, secondUid] = writeTwoSeriesStudy(dir / "two");
   const fs::path other = writeSmallStudy("rebind_other");
   const fs::path series = dir / "series.json", studyState = dir / "study.json";
@@ -421,10 +429,10 @@ TEST(GuiSmoke, ShowingAnotherSeriesOrStudyDropsTheResult) {
 TEST(GuiSmoke, NarrativeLanguageChineseIsUsedForTheAnalysisAndRemembered) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
   const fs::path study = writeSmallStudy("lang_zh");
-  const fs::path config = fs::temp_directory_path() / "medseek_gui_config_zh";
+  const fs::path config = tmpPath("medseek_gui_config_zh");
   fs::remove_all(config);
   const std::string env = "XDG_CONFIG_HOME=" + quote(config.string());  // own settings: --lang persists
-  const fs::path state = fs::temp_directory_path() / "medseek_gui_lang_state.json";
+  const fs::path state = tmpPath("medseek_gui_lang_state.json");
   const auto r = runMedseek(quote(study.string()) + " --lang zh --analyze --dump-state " + quote(state.string()) +
                                 " --quit-after-ms 55000",
                             60, env);
@@ -446,14 +454,14 @@ TEST(GuiSmoke, NarrativeLanguageChineseIsUsedForTheAnalysisAndRemembered) {
 TEST(GuiSmoke, WorkerFailureIsReportedWithItsReasonInsteadOfCrashing) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
   const fs::path study = writeSmallStudy("worker_fails");
-  const fs::path worker = fs::temp_directory_path() / "medseek_gui_failing_worker.sh";
+  const fs::path worker = tmpPath("medseek_gui_failing_worker.sh");
   {
     std::ofstream w(worker);
     w << "#!/bin/sh\necho 'progress model 0.00' >&2\necho 'medseek-cli: model weights are truncated' "
          ">&2\nexit 2\n";
   }
   fs::permissions(worker, fs::perms::owner_all);
-  const fs::path state = fs::temp_directory_path() / "medseek_gui_worker_fails.json";
+  const fs::path state = tmpPath("medseek_gui_worker_fails.json");
   const auto r = runMedseek(
       quote(study.string()) + " --analyze --dump-state " + quote(state.string()) + " --quit-after-ms 20000",
       60, "MEDSEEK_CLI=" + quote(worker.string()));
@@ -467,8 +475,8 @@ TEST(GuiSmoke, WorkerFailureIsReportedWithItsReasonInsteadOfCrashing) {
 TEST(GuiSmoke, CancellingTheAnalysisKillsTheWorkerAndKeepsNoResult) {
   if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
   const fs::path study = writeSmallStudy("worker_cancel");
-  const fs::path worker = fs::temp_directory_path() / "medseek_gui_slow_worker.sh";
-  const fs::path pidFile = fs::temp_directory_path() / "medseek_gui_slow_worker.pid";
+  const fs::path worker = tmpPath("medseek_gui_slow_worker.sh");
+  const fs::path pidFile = tmpPath("medseek_gui_slow_worker.pid");
   fs::remove(pidFile);
   {
     std::ofstream w(worker);
@@ -476,7 +484,7 @@ TEST(GuiSmoke, CancellingTheAnalysisKillsTheWorkerAndKeepsNoResult) {
       << "\necho 'progress model 0.00' >&2\nexec sleep 60\n";
   }
   fs::permissions(worker, fs::perms::owner_all);
-  const fs::path state = fs::temp_directory_path() / "medseek_gui_worker_cancel.json";
+  const fs::path state = tmpPath("medseek_gui_worker_cancel.json");
   // --quit-after-ms while the analysis runs cancels it (exit code 5).
   const auto r = runMedseek(
       quote(study.string()) + " --analyze --dump-state " + quote(state.string()) + " --quit-after-ms 3000",
@@ -498,4 +506,57 @@ TEST(GuiSmoke, CancellingTheAnalysisKillsTheWorkerAndKeepsNoResult) {
   fs::remove_all(study);
   fs::remove(worker);
   fs::remove(pidFile);
+}
+
+TEST(GuiSmoke, WorklistOpensTheRankOneStudyWithItsBatchResultAndListsAllRows) {
+  if (!std::getenv("DISPLAY")) GTEST_SKIP() << "no X display (run under xvfb-run)";
+  // Per process: other checkouts may run the gui tests on the same machine at the same time.
+  const fs::path root = fs::temp_directory_path() / ("medseek_gui_worklist_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const fs::path cohort = root / "cohort", out = root / "screen";
+  auto r = testsupport::run(quote(MEDSEEK_CLI_EXE) +
+                            " phantom --cases 3 --seed 8 --size small --threads 2 --out " +
+                            quote(cohort.string()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  r = testsupport::run(quote(MEDSEEK_CLI_EXE) + " screen " + quote(cohort.string()) + " --device cpu --out " +
+                       quote(out.string()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  QFile wl(QString::fromStdString((out / "worklist.json").string()));
+  ASSERT_TRUE(wl.open(QIODevice::ReadOnly));
+  const QJsonArray rows = QJsonDocument::fromJson(wl.readAll()).array();
+  ASSERT_EQ(rows.size(), 3);
+  const QJsonObject first = rows.at(0).toObject();
+  ASSERT_EQ(first["rank"].toInt(), 1);
+
+  const fs::path state = root / "state.json";
+  r = runMedseek("--worklist " + quote(out.string()) + " --open-rank 1 --quit-after-ms 1500 --dump-state " +
+                     quote(state.string()),
+                 60);
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  const QJsonObject s = readJson(state);
+  EXPECT_EQ(s["study_path"].toString(), first["study_path"].toString());
+  EXPECT_EQ(s["series_uid"].toString(), first["series_uid"].toString());
+  const QJsonObject w = s["worklist"].toObject();
+  EXPECT_EQ(w["opened_rank"].toInt(), 1);
+  ASSERT_EQ(w["rows"].toArray().size(), 3);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(w["rows"].toArray().at(i).toObject()["study_uid"], rows.at(i).toObject()["study_uid"]);
+  // The batch result is shown without rerunning the analysis (and without a heatmap overlay).
+  if (first["status"].toString() == "analysed") {
+    EXPECT_TRUE(s["has_result"].toBool()) << r.output;
+    EXPECT_EQ(s["result_source"].toString(), "worklist");
+    EXPECT_NEAR(s["result"].toObject()["probability"].toDouble(), first["probability"].toDouble(), 1e-3);
+    EXPECT_FALSE(s["overlay_shown"].toBool());
+  }
+  // The study browser shows a thumbnail for the series.
+  EXPECT_GE(s["thumbnails_shown"].toInt(), 1) << r.output;
+  EXPECT_EQ(s["thumbnails_failed"].toInt(), 0) << r.output;
+
+  // A malformed worklist exits with a reason naming the file.
+  const fs::path bad = root / "bad.json";
+  std::ofstream(bad) << "{ not json";
+  r = runMedseek("--worklist " + quote(bad.string()) + " --quit-after-ms 500", 30);
+  EXPECT_EQ(r.exitCode, 3) << r.output;
+  EXPECT_NE(r.output.find(bad.string()), std::string::npos) << r.output;
+  fs::remove_all(root);
 }

@@ -1,5 +1,6 @@
 #include "workflow/StudyInfo.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -118,6 +119,14 @@ std::vector<SeriesSummary> listSeries(const std::string& path) {
         s.sliceThicknessMm = se.sliceThicknessMm;
         s.rows = se.rows;
         s.columns = se.columns;
+        if (!se.instances.empty()) {
+          std::vector<const imaging::InstanceRecord*> sorted;
+          for (const auto& r : se.instances) sorted.push_back(&r);
+          std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+            return a->instanceNumber < b->instanceNumber;
+          });
+          s.middleFile = sorted[sorted.size() / 2]->path;
+        }
         const auto it = verdict.find(&se);
         if (it != verdict.end()) {
           s.eligible = it->second->eligible;

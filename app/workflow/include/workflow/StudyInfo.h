@@ -15,9 +15,10 @@ struct SeriesSummary {
   int images = 0;               ///< frames (slices)
   double sliceThicknessMm = 0;  ///< 0: not given
   int rows = 0, columns = 0;
-  bool eligible = false;  ///< may be analysed
-  bool selected = false;  ///< the series the analysis uses by default (first eligible one)
-  std::string reasons;    ///< why selected / ranked / excluded ("; "-separated)
+  bool eligible = false;   ///< may be analysed
+  bool selected = false;   ///< the series the analysis uses by default (first eligible one)
+  std::string reasons;     ///< why selected / ranked / excluded ("; "-separated)
+  std::string middleFile;  ///< the middle instance by InstanceNumber (for a thumbnail); empty if none
 };
 
 /// Every series under `path`, in the order of the index (patient, study, series number).
