@@ -67,8 +67,18 @@ void SeriesBrowser::setSeries(const QString& studyPath, std::vector<workflow::Se
   pool_.clear();  // queued thumbnails of the previous study
   thumbnailsShown_ = thumbnailsFailed_ = 0;
   tree_->clear();
-  header_->setText(tr("%1: %n series (double-click to show one)", "", static_cast<int>(series_.size()))
-                       .arg(QFileInfo(studyPath).fileName()));
+  // Patient, study date and description of the (first) study, then how many series it holds.
+  QString who = QFileInfo(studyPath).fileName();
+  if (!series_.empty()) {
+    const auto& f = series_.front();
+    QString date = QString::fromStdString(f.studyDate);
+    if (date.size() == 8) date = date.left(4) + "-" + date.mid(4, 2) + "-" + date.right(2);
+    who = QStringLiteral("%1 (%2)\n%3 %4")
+              .arg(QString::fromStdString(f.patientName).replace('^', ' '), QString::fromStdString(f.patientId),
+                   date, QString::fromStdString(f.studyDescription))
+              .trimmed();
+  }
+  header_->setText(tr("%1\n%n series (double-click to show one)", "", static_cast<int>(series_.size())).arg(who));
   for (const auto& s : series_) {
     auto* item = new QTreeWidgetItem(tree_);
     item->setData(0, kUidRole, QString::fromStdString(s.seriesInstanceUid));

@@ -29,7 +29,15 @@ TEST(StudyInfo, ListsTheSelectedSeriesAndWhyTheOthersAreExcluded) {
   few.seriesNumber = 9;
   imaging::writeCtSeries(imaging::CtVolume(g), few, (dir / "key").string());
   const std::string text = workflow::describePath(dir.string());
+  const auto series = workflow::listSeries(dir.string());
   fs::remove_all(dir);
+  ASSERT_EQ(series.size(), 2u);
+  for (const auto& s : series) {  // what the GUI's study browser shows in its header
+    EXPECT_EQ(s.patientId, "P-INFO");
+    EXPECT_EQ(s.studyDate.size(), 8u) << s.studyDate;
+    EXPECT_EQ(s.studyDescription, "LDCT LUNG SCREENING");
+  }
+  EXPECT_TRUE(series[0].selected != series[1].selected);
   EXPECT_NE(text.find("Patient P-INFO"), std::string::npos) << text;
   EXPECT_NE(text.find("SELECTED"), std::string::npos) << text;
   EXPECT_NE(text.find("excluded: only 2 image(s)"), std::string::npos) << text;

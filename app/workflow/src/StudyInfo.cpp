@@ -114,6 +114,10 @@ std::vector<SeriesSummary> listSeries(const std::string& path) {
         s.studyInstanceUid = se.studyInstanceUid;
         s.modality = se.modality;
         s.description = se.seriesDescription;
+        s.patientId = se.patientId;
+        s.patientName = se.patientName;
+        s.studyDate = se.studyDate;
+        s.studyDescription = se.studyDescription;
         s.seriesNumber = se.seriesNumber;
         s.images = static_cast<int>(se.frameCount());
         s.sliceThicknessMm = se.sliceThicknessMm;

@@ -11,6 +11,7 @@ std::string describePath(const std::string& path);
 /// One series of a study as the browser lists it.
 struct SeriesSummary {
   std::string seriesInstanceUid, studyInstanceUid, modality, description;
+  std::string patientId, patientName, studyDate /* YYYYMMDD */, studyDescription;
   int seriesNumber = 0;
   int images = 0;               ///< frames (slices)
   double sliceThicknessMm = 0;  ///< 0: not given
