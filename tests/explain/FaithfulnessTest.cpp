@@ -18,13 +18,22 @@
 #include "multimodal/Model.h"
 #include "phantom/CohortGenerator.h"
 
+namespace {
+/// The shipped weights on the CPU, loaded once for all tests of this file.
+multimodal::Model& trainedModel() {
+  static multimodal::Model model = [] {
+    multimodal::ModelOptions mo;
+    mo.device = "cpu";
+    return multimodal::Model::load(multimodal::Model::defaultPath(), mo);
+  }();
+  return model;
+}
+}  // namespace
+
 TEST(Faithfulness, CulpritIsTheTrueNoduleAndNarrativeMatchesTruthOnTrainedWeightsSlow) {
-  const std::string path = multimodal::Model::defaultPath();
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no trained weights at " << path;
-  multimodal::ModelOptions mo;
-  mo.device = "cpu";
-  auto model = multimodal::Model::load(path, mo);
-  explain::Explainer ex(model);
+  if (!std::filesystem::exists(multimodal::Model::defaultPath()))
+    GTEST_SKIP() << "no trained weights at " << multimodal::Model::defaultPath();
+  explain::Explainer ex(trainedModel());
   phantom::PhantomOptions po;
   po.language = phantom::LanguageMix::Mixed;
   phantom::CohortGenerator gen(424242, po);  // a seed the trainer does not use
@@ -35,7 +44,7 @@ TEST(Faithfulness, CulpritIsTheTrueNoduleAndNarrativeMatchesTruthOnTrainedWeight
     if (rec.nodules.size() != 1 || !rec.nodules[0].malignant) continue;
     const auto& t = rec.nodules[0];
     auto vol = gen.generateVolume(rec);
-    auto pre = multimodal::preprocessVolume(vol, model.preprocessOptions());
+    auto pre = multimodal::preprocessVolume(vol, trainedModel().preprocessOptions());
     auto e = ex.explain(&vol, &pre, rec.note);
     ++n;
     problems += static_cast<int>(explain::checkNarrative(e).size());
@@ -65,15 +74,12 @@ bool containsAny(const std::string& s, std::initializer_list<const char*> words)
 }
 }  // namespace
 
-// The phrase cited for a factor read from the note is the one that states it (English and Chinese), and a
-// negated family history is read as "no" with the negated phrase as its evidence.
+// The phrase cited for a factor read from the note is the one that states it (English and Chinese); a
+// negated family history is read as "no", and a phrase cited for it is the negated family statement.
 TEST(Faithfulness, NoteFactorEvidenceIsThePhraseThatStatesItOnTrainedWeightsSlow) {
-  const std::string path = multimodal::Model::defaultPath();
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no trained weights at " << path;
-  multimodal::ModelOptions mo;
-  mo.device = "cpu";
-  auto model = multimodal::Model::load(path, mo);
-  explain::Explainer ex(model);
+  if (!std::filesystem::exists(multimodal::Model::defaultPath()))
+    GTEST_SKIP() << "no trained weights at " << multimodal::Model::defaultPath();
+  explain::Explainer ex(trainedModel());
   phantom::PhantomOptions po;
   po.language = phantom::LanguageMix::Mixed;
   phantom::CohortGenerator gen(515151, po);
