@@ -16,7 +16,7 @@ rm -rf "$demo/study" && mv "$demo/study-tmp" "$demo/study"
 echo "demo: synthetic study in $demo/study (synthetic data; MedSeek is NOT for clinical use)"
 
 if [[ -n "${DISPLAY:-}" && -z "${MEDSEEK_HEADLESS:-}" ]]; then
-  exec "$gui" "$demo/study"
+  exec "$gui" "$demo/study" --analyze   # opens the study and runs the analysis at once
 fi
 
 out="$demo/out"
