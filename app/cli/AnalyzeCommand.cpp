@@ -12,9 +12,9 @@
 namespace cli {
 namespace {
 struct AnalyzeArgs {
-  std::string study, note, device = "auto", lang = "en", cam, weights, series;
-  bool json = false, plusPlus = false, progress = false;
-  int threads = 0;
+  std::string study, cam;
+  workflow::AnalysisOptions options;
+  bool json = false, progress = false;
 };
 
 void printText(const workflow::AnalysisResult& r) {
@@ -38,6 +38,14 @@ void printText(const workflow::AnalysisResult& r) {
 }
 }  // namespace
 
+void addAnalysisOptions(CLI::App* c, workflow::AnalysisOptions& o, const std::string& langHelp) {
+  c->add_option("--note", o.noteFile, "clinical note file (default: note.txt, fhir.json, DICOM history)");
+  c->add_option("--weights", o.modelPath, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");
+  c->add_option("--device", o.device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  c->add_option("--lang", o.language, langHelp)->check(CLI::IsMember({"en", "zh"}));
+  c->add_option("--threads", o.threads, "CPU threads (0: default)");
+}
+
 void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<AnalyzeArgs>();
   auto* c = app.add_subcommand(
@@ -46,26 +54,16 @@ void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {
       "--json keys: probability, lung_rads, brock_probability, modality_share, experts, "
       "record_factors, findings, narrative, note_attributions, model_sha256, device, series_uid");
   c->add_option("study", a->study, "study folder, DICOMDIR or file")->required();
-  c->add_option("--note", a->note, "clinical note file (default: note.txt, fhir.json, DICOM history)");
-  c->add_option("--series", a->series, "SeriesInstanceUID to analyse (default: the best chest-CT series)");
-  c->add_option("--device", a->device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  c->add_option("--lang", a->lang, "narrative language: en | zh")->check(CLI::IsMember({"en", "zh"}));
+  addAnalysisOptions(c, a->options, "narrative language: en | zh");
+  c->add_option("--series", a->options.seriesUid,
+                "SeriesInstanceUID to analyse (default: the best chest-CT series)");
   c->add_option("--cam", a->cam, "write the heatmap on the CT grid as MetaImage (.mha, float)");
-  c->add_option("--weights", a->weights, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");
-  c->add_option("--threads", a->threads, "CPU threads (0: default)");
-  c->add_flag("--plusplus", a->plusPlus, "Grad-CAM++ instead of Grad-CAM");
+  c->add_flag("--plusplus", a->options.gradCamPlusPlus, "Grad-CAM++ instead of Grad-CAM");
   c->add_flag("--json", a->json, "print the result as JSON");
   c->add_flag("--progress", a->progress,
               "print 'progress STAGE FRACTION' lines on stderr (stages: model, load, explain, done)");
   c->callback([a, &ctx] {
-    workflow::AnalysisOptions o;
-    o.modelPath = a->weights;
-    o.device = a->device;
-    o.language = a->lang;
-    o.noteFile = a->note;
-    o.gradCamPlusPlus = a->plusPlus;
-    o.threads = a->threads;
-    o.seriesUid = a->series;
+    workflow::AnalysisOptions o = a->options;
     const bool progress = a->progress;
     auto say = [progress](const char* stage, double fraction) {
       if (progress) std::fprintf(stderr, "progress %s %.2f\n", stage, fraction), std::fflush(stderr);

@@ -24,6 +24,15 @@ void addModelCommands(CLI::App& app, CLI::App& bench, CliContext& ctx);  // trai
 void addEvaluateExplainCommand(CLI::App& app, CliContext& ctx);             // evaluate-explain
 
 #ifndef MEDSEEK_TORCH_ONLY
+}  // namespace cli
+namespace workflow {
+struct AnalysisOptions;
+}
+namespace cli {
+/// The options every command that runs the model on a study shares (--note, --weights, --device, --lang,
+/// --threads), bound straight into `o` (AnalyzeCommand.cpp). `langHelp` says what the language is for.
+void addAnalysisOptions(CLI::App* c, workflow::AnalysisOptions& o, const std::string& langHelp);
+
 // Commands that need DICOM (imaging, DCMTK/ITK):
 void addInfoCommand(CLI::App& app, CliContext& ctx);
 void addSnapshotCommand(CLI::App& app, CliContext& ctx);

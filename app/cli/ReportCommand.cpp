@@ -12,9 +12,9 @@
 namespace cli {
 namespace {
 struct ReportArgs {
-  std::string study, out, formats = "pdf,sr,seg,pm,epdf,fhir", lang = "en", paper = "a4", note, weights,
-                          device = "auto", decision, reader, comment, editedCategory;
-  int threads = 0;
+  std::string study, out, formats = "pdf,sr,seg,pm,epdf,fhir", paper = "a4", decision, reader, comment,
+      editedCategory;
+  workflow::AnalysisOptions options;
 };
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -35,12 +35,8 @@ void addReportCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("study", a->study, "study folder, DICOMDIR or file")->required();
   c->add_option("--out", a->out, "output folder (created)")->required();
   c->add_option("--formats", a->formats, "comma-separated subset of pdf,sr,seg,pm,epdf,fhir");
-  c->add_option("--lang", a->lang, "report language: en | zh")->check(CLI::IsMember({"en", "zh"}));
   c->add_option("--paper", a->paper, "a4 | letter")->check(CLI::IsMember({"a4", "letter"}));
-  c->add_option("--note", a->note, "clinical note file (default: note.txt, fhir.json, DICOM history)");
-  c->add_option("--weights", a->weights, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");
-  c->add_option("--device", a->device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  c->add_option("--threads", a->threads, "CPU threads (0: default)");
+  addAnalysisOptions(c, a->options, "report and narrative language: en | zh");
   c->add_option("--decision", a->decision, "radiologist decision: accepted | edited | rejected")
       ->check(CLI::IsMember({"accepted", "edited", "rejected"}));
   c->add_option("--reader", a->reader, "radiologist name (with --decision)");
@@ -52,7 +48,7 @@ void addReportCommand(CLI::App& app, CliContext& ctx) {
     for (const auto& f : ro.formats)
       if (f != "pdf" && f != "sr" && f != "seg" && f != "pm" && f != "epdf" && f != "fhir")
         throw UsageError("--formats: unknown format '" + f + "' (pdf, sr, seg, pm, epdf, fhir)");
-    ro.language = a->lang;
+    ro.language = a->options.language;
     ro.paper = a->paper;
     if (!a->decision.empty()) {
       workflow::RadiologistDecision d;
@@ -64,13 +60,7 @@ void addReportCommand(CLI::App& app, CliContext& ctx) {
       d.editedLungRadsCategory = a->editedCategory;
       ro.decision = d;
     }
-    workflow::AnalysisOptions o;
-    o.modelPath = a->weights;
-    o.device = a->device;
-    o.language = a->lang;
-    o.noteFile = a->note;
-    o.threads = a->threads;
-    const auto r = workflow::analyzeStudy(a->study, o);
+    const auto r = workflow::analyzeStudy(a->study, a->options);
     const auto t0 = std::chrono::steady_clock::now();
     const auto files = workflow::writeReports(r, ro, a->out);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
