@@ -145,6 +145,8 @@ void addModelCommands(CLI::App& app, CLI::App& bench, CliContext& ctx) {
   train->add_option("--vocab-out", o.vocabPath, "Vocabulary file to write");
   train->add_option("--checkpoint-dir", o.checkpointDir, "Folder for checkpoints");
   train->add_option("--checkpoint-every", o.checkpointEvery, "Epochs between checkpoints")->capture_default_str();
+  train->add_option("--init", o.initPath, "Start from these weights (.msw): their vocabulary and every matching tensor");
+  train->add_option("--cohort-cache", o.cohortCache, "Cohort file: read if present (same seed/cases/size), else generated and written");
   train->add_option("--log", ta->logPath, "Also append the log to this file");
   train->add_flag("--dense", o.dense, "Dense FFN of equal active compute instead of the MoE");
   train->add_flag("!--no-amp", o.mixedPrecision, "Disable bf16 autocast on CUDA");

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
 #include <map>
 #include <fstream>
@@ -122,6 +123,16 @@ TargetTensors targetsFor(const std::vector<CachedCase>& cases, const std::vector
   return r;
 }
 
+TargetTensors selectRows(const TargetTensors& a, const torch::Tensor& rows) {
+  TargetTensors r;
+  auto sel = [&](const torch::Tensor& t) { return t.index_select(0, rows); };
+  r.noduleMap = sel(a.noduleMap);
+  r.soft = sel(a.soft); r.cancer = sel(a.cancer); r.nodule = sel(a.nodule); r.diamCm = sel(a.diamCm);
+  r.type = sel(a.type); r.lobe = sel(a.lobe); r.spic = sel(a.spic); r.emph = sel(a.emph); r.count = sel(a.count);
+  r.age = sel(a.age); r.female = sel(a.female); r.fh = sel(a.fh); r.smoking = sel(a.smoking); r.prior = sel(a.prior);
+  return r;
+}
+
 torch::Tensor maskedMean(const torch::Tensor& perCase, const torch::Tensor& w) {
   return (perCase * w).sum() / w.sum().clamp_min(1.0);
 }
@@ -161,6 +172,118 @@ LossParts computeLoss(const detail::NetOutput& o, const TargetTensors& t, const 
   return L;
 }
 
+// ---- cohort cache: the generated + preprocessed cases in one binary file (little-endian host order) ----
+constexpr char kCacheMagic[] = "MEDSEEK-COHORT-CACHE 1\n";
+
+class CacheWriter {
+ public:
+  explicit CacheWriter(const std::string& path) : f_(path, std::ios::binary | std::ios::trunc) {}
+  template <class T> void pod(const T& v) { f_.write(reinterpret_cast<const char*>(&v), sizeof v); }
+  template <class T> void vec(const std::vector<T>& v) {
+    pod<std::uint64_t>(v.size());
+    f_.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(T)));
+  }
+  void str(const std::string& s) { vec(std::vector<char>(s.begin(), s.end())); }
+  bool ok() { f_.flush(); return static_cast<bool>(f_); }
+
+ private:
+  std::ofstream f_;
+};
+
+class CacheReader {
+ public:
+  explicit CacheReader(const std::string& path) : path_(path), f_(path, std::ios::binary) {}
+  template <class T> T pod() {
+    T v{};
+    f_.read(reinterpret_cast<char*>(&v), sizeof v);
+    check();
+    return v;
+  }
+  template <class T> std::vector<T> vec(std::uint64_t limit) {
+    const auto n = pod<std::uint64_t>();
+    if (n > limit) throw ModelError("cohort cache '" + path_ + "' is corrupt (a length of " + std::to_string(n) + ")");
+    std::vector<T> v(static_cast<std::size_t>(n));
+    f_.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
+    check();
+    return v;
+  }
+  std::string str() {
+    auto v = vec<char>(1 << 20);
+    return std::string(v.begin(), v.end());
+  }
+
+ private:
+  void check() {
+    if (!f_) throw ModelError("cohort cache '" + path_ + "' is truncated or unreadable");
+  }
+  std::string path_;
+  std::ifstream f_;
+};
+
+std::string cacheKey(const TrainOptions& o, int gridSize) {
+  return "seed=" + std::to_string(o.seed) + " train=" + std::to_string(o.trainCases) + " val=" +
+         std::to_string(o.valCases) + " size=" + o.size + " variants=" + std::to_string(o.textVariants) +
+         " grid=" + std::to_string(gridSize) + " generator=" + std::to_string(phantom::kGeneratorVersion);
+}
+
+void writeCohortCache(const std::string& path, const std::string& key, const std::vector<CachedCase>& cases) {
+  const std::string tmp = path + ".tmp";
+  {
+    CacheWriter w(tmp);
+    w.str(kCacheMagic);
+    w.str(key);
+    w.pod<std::uint64_t>(cases.size());
+    for (const auto& c : cases) {
+      const auto& t = c.t;
+      w.pod<std::uint8_t>(c.ok);
+      w.str(c.reason);
+      w.vec(c.image);
+      w.vec(c.noduleCells);
+      w.pod<std::uint64_t>(c.notes.size());
+      for (const auto& n : c.notes) w.str(n);
+      const std::uint8_t flags[] = {t.nodule, t.spiculated, t.emphysema, t.female, t.familyHistory, t.priorCancer, t.cancer, t.chinese};
+      const double nums[] = {t.diameterMm, t.age, t.softTarget, t.oracle};
+      const std::int32_t ints[] = {t.type, t.lobe, t.count, t.smoking};
+      for (auto f : flags) w.pod(f);
+      for (auto v : nums) w.pod(v);
+      for (auto v : ints) w.pod(v);
+      w.vec(t.noduleCentersLps);
+    }
+    if (!w.ok()) throw ModelError("cannot write cohort cache '" + tmp + "'");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw ModelError("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+}
+
+/// Reads a cache written for the same key; a cache for another cohort is an error (never silently reused).
+std::vector<CachedCase> readCohortCache(const std::string& path, const std::string& key, std::size_t voxels) {
+  CacheReader r(path);
+  if (r.str() != kCacheMagic) throw ModelError("'" + path + "' is not a MedSeek cohort cache");
+  const std::string k = r.str();
+  if (k != key) throw ModelError("cohort cache '" + path + "' holds another cohort (" + k + "; this run: " + key + ")");
+  std::vector<CachedCase> cases(static_cast<std::size_t>(r.pod<std::uint64_t>()));
+  for (auto& c : cases) {
+    auto& t = c.t;
+    c.ok = r.pod<std::uint8_t>() != 0;
+    c.reason = r.str();
+    c.image = r.vec<std::uint8_t>(voxels);
+    if (c.ok && c.image.size() != voxels) throw ModelError("cohort cache '" + path + "' has an image of the wrong size");
+    c.noduleCells = r.vec<int64_t>(4096);
+    const auto notes = r.pod<std::uint64_t>();
+    if (notes > 64) throw ModelError("cohort cache '" + path + "' is corrupt (note count)");
+    for (std::uint64_t n = 0; n < notes; ++n) c.notes.push_back(r.str());
+    bool* flags[] = {&t.nodule, &t.spiculated, &t.emphysema, &t.female, &t.familyHistory, &t.priorCancer, &t.cancer, &t.chinese};
+    double* nums[] = {&t.diameterMm, &t.age, &t.softTarget, &t.oracle};
+    int* ints[] = {&t.type, &t.lobe, &t.count, &t.smoking};
+    for (auto* f : flags) *f = r.pod<std::uint8_t>() != 0;
+    for (auto* v : nums) *v = r.pod<double>();
+    for (auto* v : ints) *v = r.pod<std::int32_t>();
+    t.noduleCentersLps = r.vec<std::array<double, 3>>(64);
+  }
+  return cases;
+}
+
 std::string utcNow() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -197,8 +320,16 @@ TrainReport train(const TrainOptions& o) {
 
     // ---- generate + preprocess on CPU threads ----
     const int total = o.trainCases + o.valCases;
-    std::vector<CachedCase> cases(static_cast<std::size_t>(total));
+    std::vector<CachedCase> cases;
     const double t0 = now();
+    const std::string key = cacheKey(o, pre.gridSize);
+    const auto voxels = static_cast<std::size_t>(pre.gridSize) * pre.gridSize * pre.gridSize;
+    if (!o.cohortCache.empty() && std::filesystem::exists(o.cohortCache)) {
+      cases = readCohortCache(o.cohortCache, key, voxels);
+      if (cases.size() != static_cast<std::size_t>(total)) throw ModelError("cohort cache '" + o.cohortCache + "' has the wrong case count");
+      log(fmt("read %.0f cases from the cohort cache (%.1f s): ", total, now() - t0) + o.cohortCache);
+    } else {
+    cases.resize(static_cast<std::size_t>(total));
     std::atomic<int> next{0}, done{0};
     std::mutex logMutex;
     int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -247,6 +378,11 @@ TrainReport train(const TrainOptions& o) {
       });
     for (auto& th : pool) th.join();
     if (failure) std::rethrow_exception(failure);
+    if (!o.cohortCache.empty()) {
+      writeCohortCache(o.cohortCache, key, cases);
+      log(fmt("wrote the cohort cache (%.1f s): ", now() - t0) + o.cohortCache);
+    }
+    }
     rep.generateSeconds = now() - t0;
 
     std::vector<int64_t> trainIdx, valIdx;
@@ -268,7 +404,9 @@ TrainReport train(const TrainOptions& o) {
     std::vector<std::string> corpus;
     for (int64_t i : trainIdx)
       for (const auto& n : cases[static_cast<std::size_t>(i)].notes) corpus.push_back(n);
-    Tokenizer tok = Tokenizer::learn(corpus, 2);
+    detail::LoadedNetwork init;
+    if (!o.initPath.empty()) init = detail::loadNetwork(o.initPath, torch::Device(torch::kCPU));
+    Tokenizer tok = o.initPath.empty() ? Tokenizer::learn(corpus, 2) : init.tokenizer;
     rep.vocabSize = tok.size();
     if (!o.vocabPath.empty()) {
       std::ofstream vf(o.vocabPath, std::ios::binary);
@@ -296,6 +434,31 @@ TrainReport train(const TrainOptions& o) {
     images = images.to(dev);
 
     detail::MedSeekNet net(cfg);
+    if (init.net) {
+      // Warm start: copy every tensor whose name and shape match; the rest keeps its fresh initialisation.
+      torch::NoGradGuard ng;
+      auto src = init.net->named_parameters();
+      auto srcBuf = init.net->named_buffers();
+      int copied = 0, fresh = 0;
+      auto copyFrom = [&](torch::OrderedDict<std::string, torch::Tensor>& dst, const torch::OrderedDict<std::string, torch::Tensor>& from) {
+        for (auto& d : dst) {
+          const auto* s = from.find(d.key());
+          if (s && s->sizes() == d.value().sizes()) {
+            d.value().copy_(*s);
+            ++copied;
+          } else {
+            ++fresh;
+          }
+        }
+      };
+      auto dstP = net->named_parameters();
+      auto dstB = net->named_buffers();
+      copyFrom(dstP, src);
+      copyFrom(dstB, srcBuf);
+      log("initialised from " + o.initPath + ": " + std::to_string(copied) + " tensors copied, " + std::to_string(fresh) +
+          " fresh");
+      init.net = nullptr;
+    }
     net->to(dev);
     long long nParams = 0;
     for (const auto& p : net->parameters()) nParams += p.numel();
@@ -309,6 +472,14 @@ TrainReport train(const TrainOptions& o) {
     const int warmup = std::max(1, std::min(stepsPerEpoch, totalSteps / 10));
     detail::ForwardOptions fo;
     fo.autocastCuda = o.mixedPrecision && dev.is_cuda();
+
+    // Targets of every case on the device once; a batch selects its rows (no per-step host work or copies).
+    std::vector<int64_t> everyCase(static_cast<std::size_t>(total));
+    std::iota(everyCase.begin(), everyCase.end(), 0);
+    const TargetTensors allTargets = targetsFor(cases, everyCase, dev);
+    auto batchTargets = [&](const std::vector<int64_t>& idx) {
+      return selectRows(allTargets, torch::tensor(idx, torch::kLong).to(dev));
+    };
 
     auto makeBatch = [&](const std::vector<int64_t>& idx, bool training, torch::Tensor& imgW, torch::Tensor& txtW) {
       detail::Batch b;
@@ -360,7 +531,7 @@ TrainReport train(const TrainOptions& o) {
         torch::Tensor iw, tw;
         auto b = makeBatch(idx, false, iw, tw);
         auto out = net->forward(b, fo);
-        auto tg = targetsFor(cases, idx, dev);
+        auto tg = batchTargets(idx);
         lossSum += computeLoss(out, tg, iw, tw, o.balanceWeight).total.item<double>() * static_cast<double>(idx.size());
         auto lc = out.cancerLogit.to(torch::kCPU).to(torch::kDouble);
         for (std::size_t k = 0; k < idx.size(); ++k) {
@@ -384,7 +555,8 @@ TrainReport train(const TrainOptions& o) {
     net->train();
     for (int epoch = 1; epoch <= o.epochs && step < totalSteps; ++epoch) {
       std::shuffle(order.begin(), order.end(), rng);
-      double sum = 0, sumC = 0, sumI = 0, sumT = 0, sumB = 0;
+      // Loss sums stay on the device (no synchronisation per step); read once per epoch.
+      auto sums = torch::zeros({5}, torch::TensorOptions().dtype(torch::kFloat).device(dev));
       int n = 0;
       const double te = now();
       for (int s = 0; s + B <= static_cast<int>(order.size()) && step < totalSteps; s += B) {
@@ -396,19 +568,18 @@ TrainReport train(const TrainOptions& o) {
         torch::Tensor iw, tw;
         auto b = makeBatch(idx, true, iw, tw);
         auto out = net->forward(b, fo);
-        auto L = computeLoss(out, targetsFor(cases, idx, dev), iw, tw, o.balanceWeight);
+        auto L = computeLoss(out, batchTargets(idx), iw, tw, o.balanceWeight);
         opt.zero_grad();
         L.total.backward();
         torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
         opt.step();
         ++step;
         ++n;
-        sum += L.total.item<double>();
-        sumC += L.cancer.item<double>();
-        sumI += L.image.item<double>();
-        sumT += L.text.item<double>();
-        sumB += L.balance.item<double>();
+        sums += torch::stack({L.total, L.cancer, L.image, L.text, L.balance}).detach().to(torch::kFloat);
       }
+      const auto hs = sums.to(torch::kCPU);
+      const float* hp = hs.data_ptr<float>();
+      const double sum = hp[0], sumC = hp[1], sumI = hp[2], sumT = hp[3], sumB = hp[4];
       if (epoch == 1 && o.maxTrainSeconds > 0) {
         const double perEpoch = now() - te;
         const int fit = std::max(1, static_cast<int>(o.maxTrainSeconds / (perEpoch * 1.08)));

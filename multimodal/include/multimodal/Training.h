@@ -11,6 +11,7 @@
 ///   auto report = multimodal::train(opt);     // throws ModelError
 ///
 /// Limitations: the whole cohort must fit in memory (2 MB per case); one device.
+/// Continuing from earlier weights (`initPath`) starts a new warm-up + cosine schedule.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -35,6 +36,10 @@ struct TrainOptions {
   std::string outputPath;      ///< final weights (.msw)
   std::string vocabPath;       ///< vocabulary file (optional)
   std::string checkpointDir;   ///< checkpoints every checkpointEvery epochs (optional)
+  std::string initPath;        ///< start from these weights (.msw): its vocabulary, and every tensor whose name
+                               ///< and shape match (a dense run from MoE weights keeps all but the FFN)
+  std::string cohortCache;     ///< generated + preprocessed cohort file: read when it exists and matches
+                               ///< (seed, cases, size, variants), else generated and written there
   int checkpointEvery = 10;
   int maxSteps = 0;            ///< stop after this many optimiser steps (0: no limit; smoke tests)
   double maxTrainSeconds = 0;  ///< wall-clock budget of the epochs (0: none); the schedule shrinks to fit
