@@ -141,6 +141,16 @@ void convertSlice(const InstanceRecord& r, const std::uint16_t* raw, int16_t* ds
   }
 }
 
+/// MADV_HUGEPAGE on the 2-MiB-aligned interior of a fresh buffer (before its first touch).
+void adviseHugePages(void* data, std::size_t bytes) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t huge = 2u << 20;
+  const std::uintptr_t alignedBegin = (begin + huge - 1) & ~(huge - 1);
+  const std::uintptr_t end = begin + bytes;
+  if (end > alignedBegin + huge)
+    ::madvise(reinterpret_cast<void*>(alignedBegin), (end - alignedBegin) & ~(huge - 1), MADV_HUGEPAGE);
+}
+
 struct Fd {
   int fd;
   explicit Fd(const std::string& p) : fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC)) {}
@@ -359,20 +369,11 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
   g.directionLps = {rowDir[0], colDir[0], normal[0], rowDir[1], colDir[1],
                     normal[1], rowDir[2], colDir[2], normal[2]};
 
-  {
-    // Fresh voxel buffer: allocate, ask for transparent huge pages before the first touch (page faults
-    // dominate on VMs: ~30k 4-KiB faults for a 512x512x240 volume), then let the vector initialise it.
-    std::vector<int16_t> values;
-    values.reserve(g.voxelCount());
-    const auto begin = reinterpret_cast<std::uintptr_t>(values.data());
-    const std::uintptr_t huge = 2u << 20;
-    const std::uintptr_t alignedBegin = (begin + huge - 1) & ~(huge - 1);
-    const std::uintptr_t end = begin + g.voxelCount() * sizeof(int16_t);
-    if (end > alignedBegin + huge)
-      ::madvise(reinterpret_cast<void*>(alignedBegin), (end - alignedBegin) & ~(huge - 1), MADV_HUGEPAGE);
-    values.resize(g.voxelCount());
-    out.volume = CtVolume(g, std::move(values));
-  }
+  // Fresh voxel buffer, not initialised: the decode below writes every voxel once, so the pages are first
+  // touched by the decoding threads (page faults in parallel, no zero-fill pass). Transparent huge pages
+  // are asked for before that first touch (page faults dominate on VMs: ~38k 4-KiB faults for 512x512x300).
+  out.volume = CtVolume::uninitialized(g);
+  adviseHugePages(out.volume.data(), g.voxelCount() * sizeof(int16_t));
   int16_t* base = out.volume.data();
   out.sliceFiles.resize(n);
   for (std::size_t k = 0; k < n; ++k) out.sliceFiles[k] = inst[order[k]].path;
