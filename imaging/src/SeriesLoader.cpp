@@ -116,6 +116,9 @@ void convertSlice(const InstanceRecord& r, const std::uint16_t* raw, int16_t* ds
   }
   const int shift = r.highBit + 1 - r.bitsStored;
   const bool isSigned = r.pixelRepresentation == 1;
+  if (static_cast<const void*>(raw) == dst && isSigned && r.bitsStored == 16 && shift == 0 &&
+      !r.hasPixelPadding && r.rescaleSlope == 1.0 && r.rescaleIntercept == 0.0)
+    return;  // stored values are HU already, and in place: no pass over the slice
   int padLo = 1, padHi = 0;
   if (r.hasPixelPadding) {
     padLo = padHi = r.pixelPaddingValue;
@@ -385,7 +388,7 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
       n, options.threads,
       [&](std::size_t k) {
         const InstanceRecord& r = inst[order[k]];
-        const std::string where = label + ", " + sliceName(k);
+        auto where = [&] { return label + ", " + sliceName(k); };  // built only for a message
         int16_t* dst = base + k * sliceVoxels;
         const std::size_t bytes = sliceVoxels * static_cast<std::size_t>(r.bitsAllocated / 8);
         thread_local std::vector<std::uint16_t> buffer8;
@@ -398,7 +401,7 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
         bool read = false;
         if (r.pixelDataOffset >= 0) {
           Fd f(r.path);
-          if (f.fd < 0) throw DicomError(where + ": cannot open the file");
+          if (f.fd < 0) throw DicomError(where() + ": cannot open the file");
           std::size_t got = 0;
           while (got < bytes) {
             const ssize_t m = ::pread(f.fd, static_cast<char*>(target) + got, bytes - got,
@@ -407,11 +410,11 @@ LoadedSeries loadSeries(const SeriesEntry& series, const LoadOptions& options) {
             got += static_cast<std::size_t>(m);
           }
           if (got != bytes)
-            throw DicomError(where + ": pixel data truncated (" + std::to_string(got) + " of " +
+            throw DicomError(where() + ": pixel data truncated (" + std::to_string(got) + " of " +
                              std::to_string(bytes) + " bytes)");
           read = true;
         }
-        if (!read) decodeWithDcmtk(r, target, bytes, where);
+        if (!read) decodeWithDcmtk(r, target, bytes, where());
         if (r.bitsAllocated == 8) {
           const auto* p8 = reinterpret_cast<const std::uint8_t*>(buffer8.data());
           for (std::size_t i = 0; i < sliceVoxels; ++i) raw[i] = p8[i];
