@@ -32,6 +32,10 @@ std::vector<std::string> loaderBenchArguments(const BenchRunArgs& args);
 /// entries and inodes stay cached: "cold" means the header and pixel bytes come from the disk.
 void evictFromPageCache(const std::string& dir);
 
+/// User + system CPU seconds of this process so far (all threads). Unlike wall time, the difference
+/// around a run does not grow when other programs share the cores.
+double processCpuSeconds();
+
 /// Median of the values (0 when empty).
 double medianOf(std::vector<double> values);
 

@@ -142,13 +142,15 @@ void addLoadBenchCommand(CLI::App& bench, CliContext& ctx) {
     BenchRunArgs childArgs = args->loader;
     childArgs.json = true;
     nlohmann::json j = nlohmann::json::parse(runLoaderChild(childArgs));
-    std::vector<double> itk;
+    std::vector<double> itk, itkCpu;
     long long itkSum = 0;
     if (!args->skipItk) {
       for (int r = 0; r < args->loader.repeat; ++r) {
         if (args->loader.cold) evictFromPageCache(dir);
         imaging::CtVolume check;
+        const double c0 = processCpuSeconds();
         const auto result = imaging::loadSeriesWithItk(dir, r == 0 ? &check : nullptr);
+        itkCpu.push_back(processCpuSeconds() - c0);  // run 0 includes copying the check volume
         itk.push_back(result.seconds);
         if (r == 0) itkSum = std::accumulate(check.valuesHu().begin(), check.valuesHu().end(), 0LL);
       }
@@ -159,6 +161,9 @@ void addLoadBenchCommand(CLI::App& bench, CliContext& ctx) {
     j["itk_first_s"] = itk.empty() ? 0.0 : itk.front();
     j["itk_runs_s"] = itk;
     j["ratio"] = oursS > 0 && itkS > 0 ? itkS / oursS : 0.0;
+    j["itk_cpu_s"] = medianOf(itkCpu);
+    const double oursCpu = j["ours_cpu_s"].get<double>();
+    j["cpu_ratio"] = oursCpu > 0 && !itkCpu.empty() ? medianOf(itkCpu) / oursCpu : 0.0;
     j["same_voxel_sum"] = itk.empty() ? nlohmann::json(nullptr) : nlohmann::json(j["voxel_sum"] == itkSum);
     j["generated"] = args->generate > 0;
     if (args->generate > 0) j["transfer_syntax"] = args->syntax;
@@ -171,11 +176,14 @@ void addLoadBenchCommand(CLI::App& bench, CliContext& ctx) {
           "series %s: %dx%dx%d, %.1f MB of voxels%s\n", dir.c_str(), s[0].get<int>(), s[1].get<int>(),
           s[2].get<int>(), j["voxel_mb"].get<double>(),
           args->loader.cold ? " (cold: file contents dropped from the page cache before every run)" : "");
-      std::printf("ours  %.4f s (median of %d; first run %.4f s)\n", oursS, args->loader.repeat,
-                  j["ours_first_s"].get<double>());
+      std::printf("ours  %.4f s (median of %d; first run %.4f s; CPU %.4f s)\n", oursS, args->loader.repeat,
+                  j["ours_first_s"].get<double>(), oursCpu);
       if (!itk.empty())
-        std::printf("itk   %.4f s (first run %.4f s) -> ours is %.1fx faster; same voxels: %s\n", itkS,
-                    itk.front(), itkS / oursS, j["same_voxel_sum"].get<bool>() ? "yes" : "NO");
+        std::printf(
+            "itk   %.4f s (first run %.4f s; CPU %.4f s) -> ours is %.1fx faster (%.1fx less CPU); "
+            "same voxels: %s\n",
+            itkS, itk.front(), j["itk_cpu_s"].get<double>(), itkS / oursS, j["cpu_ratio"].get<double>(),
+            j["same_voxel_sum"].get<bool>() ? "yes" : "NO");
       std::printf("peak RSS of our loader's process (medseek-loadbench): %.1f MB = %.2fx voxel bytes\n",
                   j["peak_rss_mb"].get<double>(), j["peak_over_voxels"].get<double>());
       std::printf("  = baseline before loading %.1f MB + loading %.1f MB (%.2fx voxel bytes)\n",
