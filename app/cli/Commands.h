@@ -39,6 +39,7 @@ void addSnapshotCommand(CLI::App& app, CliContext& ctx);
 void addConvertCommand(CLI::App& app, CliContext& ctx);
 void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // phantom, bench phantom
 void addLoadBenchCommand(CLI::App& bench, CliContext& ctx);              // bench load
+void addDiscoveryBenchCommand(CLI::App& bench, CliContext& ctx);         // bench discover
 void addAnalyzeCommand(CLI::App& app, CliContext& ctx);                  // analyze
 void addReportCommand(CLI::App& app, CliContext& ctx);                   // report
 void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // screen, bench screen

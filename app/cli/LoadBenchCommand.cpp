@@ -1,34 +1,37 @@
-// medseek-cli bench load SERIES_DIR: our loader (discovery + validation + decode) against the ITK/GDCM
-// series reader (the 3D Slicer path) on the same series, in one process. Ours runs first, so the peak RSS
-// (VmHWM) read right after it is our own peak.
-#include <algorithm>
-#include <chrono>
+// medseek-cli bench load SERIES_DIR: our loader against the ITK/GDCM series reader (the 3D Slicer path) on
+// the same series. Ours runs first, in the medseek-loadbench child (LoadBench.h says why); then this
+// process times ITK and prints both, their ratio and our loader's peak RSS.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "Commands.h"
+#include "LoadBench.h"
 #include "imaging/CtSeriesWriter.h"
-#include "imaging/SeriesLoader.h"
 #include "imaging/VolumeIo.h"
+
+extern char** environ;
 
 namespace cli {
 namespace {
-struct LoadBenchArgs {
-  std::string dir;
-  int repeat = 5;
-  int threads = 0;
-  bool json = false;
+
+struct BenchLoadArgs {
+  BenchRunArgs loader;
   bool skipItk = false;
   int generate = 0;
   std::string syntax = "explicit-le";
 };
-
 
 /// A 512x512xN chest-like synthetic series (body ellipse, lungs, noise-like texture), written with our
 /// writer.
@@ -61,98 +64,135 @@ void generateSeries(const std::string& dir, int slices, imaging::TransferSyntax 
   imaging::writeCtSeries(v, meta, dir, options);
 }
 
-double statusMb(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::string(key).size())) / 1024.0;  // kB
-  return 0;
+double loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double v = 0;
+  in >> v;
+  return v;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+/// Runs medseek-loadbench (beside this executable) with `args` and returns what it printed (its JSON).
+std::string runLoaderChild(const BenchRunArgs& args) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string helper = (self.parent_path() / "medseek-loadbench").string();
+  if (ec || ::access(helper.c_str(), X_OK) != 0)
+    throw UsageError("bench load needs medseek-loadbench beside medseek-cli (" + helper + " not found)");
+  std::vector<std::string> argv{helper};
+  const auto rest = loaderBenchArguments(args);
+  argv.insert(argv.end(), rest.begin(), rest.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int fds[2];
+  if (::pipe(fds) != 0) throw UsageError(std::string("bench load: pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  std::string out;
+  if (rc == 0) {
+    std::array<char, 4096> buf;
+    for (ssize_t n; (n = ::read(fds[0], buf.data(), buf.size())) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fds[0]);
+  if (rc != 0) throw UsageError("cannot run " + helper + ": " + std::strerror(rc));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  if (code == 2) throw UsageError("medseek-loadbench refused the arguments (its message is above)");
+  if (code != 0)
+    throw std::runtime_error("medseek-loadbench failed (exit code " + std::to_string(code) +
+                             "; its message is above)");
+  return out;
 }
+
 }  // namespace
 
 void addLoadBenchCommand(CLI::App& bench, CliContext& ctx) {
-  auto args = std::make_shared<LoadBenchArgs>();
+  auto args = std::make_shared<BenchLoadArgs>();
   auto* cmd = bench.add_subcommand(
       "load", "Time our DICOM series loader against ITK's GDCM series reader (median of N)");
-  cmd->add_option("series", args->dir, "Folder holding one CT series")->required();
-  cmd->add_option("--repeat", args->repeat, "Runs of each loader (median reported)")
-      ->check(CLI::Range(1, 100));
-  cmd->add_option("--threads", args->threads, "Our decoder threads (0: all cores)");
-  cmd->add_flag("--json", args->json, "Print one JSON object");
+  addBenchRunOptions(*cmd, args->loader, "Folder holding one CT series");
   cmd->add_flag("--no-itk", args->skipItk, "Time only our loader");
   cmd->add_option(
-      "--generate", args->generate,
-      "First write a synthetic 512x512xN series into the (empty or missing) folder with our writer");
+         "--generate", args->generate,
+         "First write a synthetic 512x512xN series into the (empty or missing) folder with our writer")
+      ->check(CLI::Range(0, 4000));
   cmd->add_option("--transfer-syntax", args->syntax, "Transfer syntax of --generate")
       ->check(CLI::IsMember(imaging::transferSyntaxNames()));
   cmd->callback([&ctx, args] {
+    const std::string& dir = args->loader.dir;
     if (args->generate > 0) {
       std::error_code ec;
-      if (std::filesystem::exists(args->dir) && !std::filesystem::is_empty(args->dir, ec))
-        throw UsageError("--generate needs an empty or missing folder: " + args->dir);
-      generateSeries(args->dir, args->generate, imaging::transferSyntaxFromName(args->syntax));
+      if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir, ec))
+        throw UsageError("--generate needs an empty or missing folder: " + dir);
+      generateSeries(dir, args->generate, imaging::transferSyntaxFromName(args->syntax));
     }
-    const double baselineMb = statusMb("VmRSS:");
-    imaging::LoadOptions options;
-    options.threads = args->threads;
-    std::vector<double> ours;
-    std::size_t voxels = 0;
-    std::array<int, 3> size{};
-    long long ourSum = 0;
-    for (int r = 0; r < args->repeat; ++r) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto loaded = imaging::loadSeries(args->dir, options);
-      ours.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      voxels = loaded.volume.valuesHu().size();
-      size = loaded.volume.geometry().size;
-      if (r == 0)
-        ourSum = std::accumulate(loaded.volume.valuesHu().begin(), loaded.volume.valuesHu().end(), 0LL);
-    }
-    const double peakMb = statusMb("VmHWM:");
-    std::vector<double> itk;
+    BenchRunArgs childArgs = args->loader;
+    childArgs.json = true;
+    nlohmann::json j = nlohmann::json::parse(runLoaderChild(childArgs));
+    std::vector<double> itk, itkCpu;
     long long itkSum = 0;
     if (!args->skipItk) {
-      for (int r = 0; r < args->repeat; ++r) {
+      for (int r = 0; r < args->loader.repeat; ++r) {
+        if (args->loader.cold) evictFromPageCache(dir);
         imaging::CtVolume check;
-        const auto result = imaging::loadSeriesWithItk(args->dir, r == 0 ? &check : nullptr);
+        const double c0 = processCpuSeconds();
+        const auto result = imaging::loadSeriesWithItk(dir, r == 0 ? &check : nullptr);
+        itkCpu.push_back(processCpuSeconds() - c0);  // run 0 includes copying the check volume
         itk.push_back(result.seconds);
         if (r == 0) itkSum = std::accumulate(check.valuesHu().begin(), check.valuesHu().end(), 0LL);
       }
     }
-    const double voxelMb = static_cast<double>(voxels) * sizeof(int16_t) / (1024.0 * 1024.0);
-    const double oursS = median(ours);
-    const double itkS = itk.empty() ? 0.0 : median(itk);
-    nlohmann::json j{
-        {"series", args->dir},
-        {"size", size},
-        {"repeat", args->repeat},
-        {"ours_s", oursS},
-        {"itk_s", itkS},
-        {"ratio", oursS > 0 && itkS > 0 ? itkS / oursS : 0.0},
-        {"peak_rss_mb", peakMb},
-        {"baseline_rss_mb", baselineMb},
-        {"voxel_mb", voxelMb},
-        {"peak_over_voxels", voxelMb > 0 ? peakMb / voxelMb : 0.0},
-        {"same_voxel_sum", itk.empty() ? nlohmann::json(nullptr) : nlohmann::json(ourSum == itkSum)}};
-    if (args->json) {
+    const double oursS = j["ours_s"].get<double>();
+    const double itkS = medianOf(itk);
+    j["itk_s"] = itkS;
+    j["itk_first_s"] = itk.empty() ? 0.0 : itk.front();
+    j["itk_runs_s"] = itk;
+    j["ratio"] = oursS > 0 && itkS > 0 ? itkS / oursS : 0.0;
+    j["itk_cpu_s"] = medianOf(itkCpu);
+    const double oursCpu = j["ours_cpu_s"].get<double>();
+    j["cpu_ratio"] = oursCpu > 0 && !itkCpu.empty() ? medianOf(itkCpu) / oursCpu : 0.0;
+    j["same_voxel_sum"] = itk.empty() ? nlohmann::json(nullptr) : nlohmann::json(j["voxel_sum"] == itkSum);
+    j["generated"] = args->generate > 0;
+    if (args->generate > 0) j["transfer_syntax"] = args->syntax;
+    j["load_average_1min"] = loadAverage();
+    if (args->loader.json) {
       std::cout << j.dump() << "\n";
     } else {
-      std::printf("series %s: %dx%dx%d, %.1f MB of voxels\n", args->dir.c_str(), size[0], size[1], size[2],
-                  voxelMb);
-      std::printf("ours  %.4f s (median of %d)\n", oursS, args->repeat);
+      const auto& s = j["size"];
+      std::printf(
+          "series %s: %dx%dx%d, %.1f MB of voxels%s\n", dir.c_str(), s[0].get<int>(), s[1].get<int>(),
+          s[2].get<int>(), j["voxel_mb"].get<double>(),
+          args->loader.cold ? " (cold: file contents dropped from the page cache before every run)" : "");
+      std::printf("ours  %.4f s (median of %d; first run %.4f s; CPU %.4f s)\n", oursS, args->loader.repeat,
+                  j["ours_first_s"].get<double>(), oursCpu);
       if (!itk.empty())
-        std::printf("itk   %.4f s  -> ours is %.1fx faster; same voxels: %s\n", itkS, itkS / oursS,
-                    ourSum == itkSum ? "yes" : "NO");
-      std::printf("peak RSS after ours %.1f MB (process baseline %.1f MB) = %.2fx voxel bytes\n", peakMb,
-                  baselineMb, peakMb / voxelMb);
+        std::printf(
+            "itk   %.4f s (first run %.4f s; CPU %.4f s) -> ours is %.1fx faster (%.1fx less CPU); "
+            "same voxels: %s\n",
+            itkS, itk.front(), j["itk_cpu_s"].get<double>(), itkS / oursS, j["cpu_ratio"].get<double>(),
+            j["same_voxel_sum"].get<bool>() ? "yes" : "NO");
+      std::printf("peak RSS of our loader's process (medseek-loadbench): %.1f MB = %.2fx voxel bytes\n",
+                  j["peak_rss_mb"].get<double>(), j["peak_over_voxels"].get<double>());
+      std::printf("  = baseline before loading %.1f MB + loading %.1f MB (%.2fx voxel bytes)\n",
+                  j["baseline_rss_mb"].get<double>(), j["load_rss_mb"].get<double>(),
+                  j["load_over_voxels"].get<double>());
+      std::printf("load average (1 min) %.2f\n", j["load_average_1min"].get<double>());
     }
     ctx.exitCode = 0;
   });
 }
+
 }  // namespace cli

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::addInfoCommand(app, ctx);
   cli::addConvertCommand(app, ctx);
   cli::addLoadBenchCommand(*bench, ctx);
+  cli::addDiscoveryBenchCommand(*bench, ctx);
   cli::addPhantomCommand(app, *bench, ctx);
   cli::addAnalyzeCommand(app, ctx);
   cli::addReportCommand(app, ctx);

@@ -353,11 +353,16 @@ DicomIndex DicomIndex::scan(const std::vector<std::string>& paths, const ScanOpt
   std::vector<Slot> slots(files.size());
   detail::parallelFor(files.size(), options.threads, [&](std::size_t i) {
     Slot& s = slots[i];
-    s.sniff = detail::sniffDicom(files[i]);
-    if (s.sniff == detail::SniffResult::Part10 && options.fastHeaderReader &&
+    // The fast reader checks the 'DICM' marker itself, so a file it parses needs no separate sniff
+    // (one open and read per file instead of two).
+    if (options.fastHeaderReader &&
         detail::readHeaderFast(files[i], s.rec, s.attrs) == detail::FastHeaderResult::Parsed) {
+      s.sniff = detail::SniffResult::Part10;
       s.parsed = true;
-    } else if (s.sniff == detail::SniffResult::Part10 || s.sniff == detail::SniffResult::Bare) {
+      return;
+    }
+    s.sniff = detail::sniffDicom(files[i]);
+    if (s.sniff == detail::SniffResult::Part10 || s.sniff == detail::SniffResult::Bare) {
       s.rec = InstanceRecord{};
       s.attrs = detail::SeriesAttributes{};
       s.parsed = detail::readHeader(files[i], s.rec, s.attrs, s.error);

@@ -110,7 +110,7 @@ CtVolume readVolume(const std::string& path) {
     reader->Update();
     const ImageType* image = reader->GetOutput();
     VolumeGeometry g = geometryOf(image);
-    std::vector<int16_t> values(image->GetBufferPointer(), image->GetBufferPointer() + g.voxelCount());
+    CtVolume::Values values(image->GetBufferPointer(), image->GetBufferPointer() + g.voxelCount());
     return CtVolume(g, std::move(values));
   } catch (const itk::ExceptionObject& e) {
     throw DicomError(path + ": cannot read the volume (" + std::string(e.GetDescription()) + ")");
@@ -177,7 +177,7 @@ ItkSeriesLoad loadSeriesWithItk(const std::string& directory, CtVolume* volumeOu
     const VolumeGeometry g = geometryOf(image);
     result.size = g.size;
     if (volumeOut) {
-      std::vector<int16_t> values(image->GetBufferPointer(), image->GetBufferPointer() + g.voxelCount());
+      CtVolume::Values values(image->GetBufferPointer(), image->GetBufferPointer() + g.voxelCount());
       *volumeOut = CtVolume(g, std::move(values));
     }
   } catch (const itk::ExceptionObject& e) {

@@ -22,6 +22,21 @@ TEST(CtVolume, IndexIsColumnFastestThenRowThenSlice) {
   EXPECT_EQ(v.at(0, 0, 0), CtVolume::kAirHu);
 }
 
+TEST(CtVolume, UninitializedVolumeHasTheGridSizeAndKeepsWhatIsWritten) {
+  VolumeGeometry g;
+  g.size = {5, 4, 3};
+  g.spacingMm = {0.5, 0.5, 2.0};
+  CtVolume v = CtVolume::uninitialized(g);
+  ASSERT_EQ(v.valuesHu().size(), g.voxelCount());
+  EXPECT_TRUE(v.geometry().sameGridAs(g));
+  for (std::size_t i = 0; i < v.valuesHu().size(); ++i) v.data()[i] = static_cast<int16_t>(i);
+  EXPECT_EQ(v.at(4, 3, 2), 59);
+  // resize() without a value leaves new voxels unwritten; with a value it fills like std::vector.
+  CtVolume::Values values(3, int16_t{-1024});
+  values.resize(5, int16_t{7});
+  EXPECT_EQ(values, (CtVolume::Values{-1024, -1024, -1024, 7, 7}));
+}
+
 TEST(CtVolume, LpsFromIjkAndBackRoundTripWithObliqueDirection) {
   VolumeGeometry g;
   g.size = {10, 10, 10};
@@ -40,7 +55,7 @@ TEST(CtVolume, LpsFromIjkAndBackRoundTripWithObliqueDirection) {
 TEST(CtVolume, RejectsVoxelCountThatDoesNotMatchTheGrid) {
   VolumeGeometry g;
   g.size = {2, 2, 2};
-  EXPECT_THROW(CtVolume(g, std::vector<int16_t>(7)), std::invalid_argument);
+  EXPECT_THROW(CtVolume(g, CtVolume::Values(7)), std::invalid_argument);
 }
 
 TEST(Brock, MatchesTheDomainFormulaForAReferenceNodule) {

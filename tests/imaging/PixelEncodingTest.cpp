@@ -90,3 +90,16 @@ TEST(PixelEncoding, ReadsSignedStoredValues) {
   });
   EXPECT_TRUE(imaging::loadSeries(dir.str()).volume.valuesHu() == volume.valuesHu());
 }
+
+TEST(PixelEncoding, ReadsSigned16BitStoredHuWithInterceptZeroAsTheyAre) {
+  testvol::TempDir dir("signed16");
+  const auto volume = testvol::makeVolume(16, 16, 3);
+  const auto files = imaging::writeCtSeries(volume, testvol::makeMeta(), dir.str());
+  rewrite(files, [](DcmDataset& ds, std::vector<Uint16>& v, std::size_t) {
+    // The loader's no-conversion path: the stored words are the HU.
+    ds.putAndInsertUint16(DCM_PixelRepresentation, 1);
+    ds.putAndInsertString(DCM_RescaleIntercept, "0");
+    for (auto& x : v) x = static_cast<Uint16>(static_cast<int>(x) - 1024);
+  });
+  EXPECT_TRUE(imaging::loadSeries(dir.str()).volume.valuesHu() == volume.valuesHu());
+}

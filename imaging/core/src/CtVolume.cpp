@@ -36,12 +36,19 @@ bool VolumeGeometry::sameGridAs(const VolumeGeometry& o, double tol) const {
   return true;
 }
 
-CtVolume::CtVolume(const VolumeGeometry& geometry, std::vector<int16_t> valuesHu)
+CtVolume::CtVolume(const VolumeGeometry& geometry, Values valuesHu)
     : geometry_(geometry), valuesHu_(std::move(valuesHu)) {
   if (valuesHu_.size() != geometry_.voxelCount())
     throw std::invalid_argument("CtVolume: " + std::to_string(valuesHu_.size()) +
                                 " voxels given for a grid of " +
                                 std::to_string(geometry_.voxelCount()));
+}
+
+CtVolume CtVolume::uninitialized(const VolumeGeometry& geometry) {
+  CtVolume v;
+  v.geometry_ = geometry;
+  v.valuesHu_.resize(geometry.voxelCount());  // default-initialised: no write, no page touched
+  return v;
 }
 
 }  // namespace imaging

@@ -13,14 +13,40 @@
 ///   auto p = g.lpsFromIjk({256, 256, 150}); // patient position in mm
 ///
 /// Memory layout: index = i + size[0] * (j + size[1] * k), i fastest (DICOM column order).
+/// Storage: `CtVolume::Values`, a std::vector whose resize() does not zero new voxels, so a loader can
+/// allocate the buffer and write every voxel exactly once (`CtVolume::uninitialized`).
 /// Limitations: int16 only (values outside [-32768, 32767] HU do not occur in CT).
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace imaging {
+
+/// std::allocator whose value-less construct() default-initialises: `resize(n)` of an int16 vector
+/// leaves the new elements indeterminate instead of writing zeros over hundreds of MB.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() noexcept = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
 
 /// Voxel grid in DICOM patient coordinates (LPS, millimetres).
 struct VolumeGeometry {
@@ -48,15 +74,22 @@ struct VolumeGeometry {
 class CtVolume {
  public:
   static constexpr int16_t kAirHu = -1024;
+  /// The voxel buffer: int16 HU, index() order. Only resize() without a value differs from
+  /// std::vector<int16_t> (it does not zero).
+  using Values = std::vector<int16_t, DefaultInitAllocator<int16_t>>;
 
   CtVolume() = default;
   explicit CtVolume(const VolumeGeometry& geometry, int16_t fillHu = kAirHu)
       : geometry_(geometry), valuesHu_(geometry.voxelCount(), fillHu) {}
-  CtVolume(const VolumeGeometry& geometry, std::vector<int16_t> valuesHu);
+  /// Takes the buffer (moved, never copied by the constructor); its size must be geometry.voxelCount().
+  CtVolume(const VolumeGeometry& geometry, Values valuesHu);
+  /// A volume whose voxels are NOT initialised (no page is touched): for loaders that write every voxel
+  /// before anyone reads one.
+  static CtVolume uninitialized(const VolumeGeometry& geometry);
 
   const VolumeGeometry& geometry() const { return geometry_; }
-  const std::vector<int16_t>& valuesHu() const { return valuesHu_; }
-  std::vector<int16_t>& valuesHu() { return valuesHu_; }
+  const Values& valuesHu() const { return valuesHu_; }
+  Values& valuesHu() { return valuesHu_; }
   int16_t* data() { return valuesHu_.data(); }
   const int16_t* data() const { return valuesHu_.data(); }
   bool empty() const { return valuesHu_.empty(); }
@@ -75,7 +108,7 @@ class CtVolume {
 
  private:
   VolumeGeometry geometry_;
-  std::vector<int16_t> valuesHu_;
+  Values valuesHu_;
 };
 
 }  // namespace imaging
