@@ -202,6 +202,7 @@ struct Explainer::Impl {
         for (int s = 1; s <= igSteps; ++s) {
           md::ForwardOptions fi = fo;
           fi.gradToLastImageBlock = false;
+          fi.gradToBlock1Features = false;
           fi.gradToTextEmbeddings = false;
           auto x = (emb * (static_cast<double>(s) / igSteps)).unsqueeze(0).requires_grad_(true);
           fi.textEmbeddingsOverride = x;
