@@ -88,7 +88,8 @@ void run(const Args& a) {
   phantom::CohortGenerator gen(a.seed, po);
   const auto t0 = std::chrono::steady_clock::now();
 
-  int n = 0, hitCentroid = 0, hitLastBlock = 0, hitStrict = 0, hit10 = 0, hitCell = 0, measured = 0, findingInside = 0;
+  int n = 0, hitCentroid = 0, hitLastBlock = 0, hitStrict = 0, hit10 = 0, hitCell = 0, measured = 0,
+      findingInside = 0;
   int lobeOk = 0, typeOk = 0, diamOk = 0, allOk = 0, narrativeProblems = 0, sentences = 0;
   int sanityN = 0, drops = 0, fhCases = 0, fhValueOk = 0, fhPhraseOk = 0, ageCases = 0, agePhraseOk = 0;
   int negCases = 0, negNotPresent = 0;
@@ -166,7 +167,8 @@ void run(const Args& a) {
         const int qi[3] = {q % ln, (q / ln) % ln, q / (ln * ln)};
         std::array<double, 3> lp{};
         for (int ax = 0; ax < 3; ++ax)
-          lp[static_cast<std::size_t>(ax)] = e.heatmap.lastBlockCellOriginLps[static_cast<std::size_t>(ax)] + qi[ax] * e.heatmap.lastBlockCellSpacingMm;
+          lp[static_cast<std::size_t>(ax)] = e.heatmap.lastBlockCellOriginLps[static_cast<std::size_t>(ax)] +
+                                             qi[ax] * e.heatmap.lastBlockCellSpacingMm;
         hitLastBlock += dist(lp, nod.centerLps) <= 0.5 * nod.diameterMm ? 1 : 0;
       }
     }
@@ -310,7 +312,8 @@ void run(const Args& a) {
                 "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
                 "  \"gradcam_over_forward\": %.2f,\n  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
-                camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n), pc(hitLastBlock, n), pc(measured, n),
+                camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n),
+                pc(hitLastBlock, n), pc(measured, n),
                 pc(findingInside, n), pc(lobeOk, n), pc(typeOk, n), pc(diamOk, n), pc(allOk, n), pc(oracleMeasured, n), pc(oracleLobe, n),
                 pc(oracleType, n), pc(oracleDiam, n), pc(oracleAll, n), sentences,
                 narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,

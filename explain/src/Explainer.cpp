@@ -78,8 +78,9 @@ torch::Tensor normalisedToMax(const torch::Tensor& m) {
 // fine map shows only where the last block also sees the class evidence. Both are normalised to max 1
 // first. A1, G1: block1's activation and gradient [32,m,m,m]; A3, G3: the last block's [64,n,n,n].
 // Returns {fused [m,m,m], last block's CAM [n,n,n]}.
-std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const torch::Tensor& G1, const torch::Tensor& A3,
-                                                 const torch::Tensor& G3, bool plusPlus) {
+std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const torch::Tensor& G1,
+                                                 const torch::Tensor& A3, const torch::Tensor& G3,
+                                                 bool plusPlus) {
   auto last = gradCam(A3, G3, plusPlus);
   auto layer = torch::relu((torch::relu(G1) * A1).sum(0));
   const auto m = A1.size(1);
@@ -92,8 +93,8 @@ std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const 
 
 // fusedCam for a pass run with ForwardOptions::gradToBlock1Features and the gradients of the logit to
 // block1's output (g1) and the last block's output (g3).
-std::pair<torch::Tensor, torch::Tensor> camFromPass(const md::NetOutput& out, const torch::Tensor& g1, const torch::Tensor& g3,
-                                                    bool plusPlus) {
+std::pair<torch::Tensor, torch::Tensor> camFromPass(const md::NetOutput& out, const torch::Tensor& g1,
+                                                    const torch::Tensor& g3, bool plusPlus) {
   auto A1 = out.block1Features[0].detach().to(torch::kFloat);
   auto A3 = out.imageFeatures[0].detach().to(torch::kFloat);
   auto G1 = g1.defined() ? g1[0].to(torch::kFloat) : torch::zeros_like(A1);
@@ -101,7 +102,8 @@ std::pair<torch::Tensor, torch::Tensor> camFromPass(const md::NetOutput& out, co
   return fusedCam(A1, G1, A3, G3, plusPlus);
 }
 
-std::array<double, 3> cellOrigin(const multimodal::PreprocessedVolume& pre, int cells, bool receptiveFieldCentre) {
+std::array<double, 3> cellOrigin(const multimodal::PreprocessedVolume& pre, int cells,
+                                 bool receptiveFieldCentre) {
   // Last block (16^3): cell a covers model voxels [s*a, s*a + s) (s = grid/cells), centre s*a + (s-1)/2: the
   // convention the trainer's nodule-centre map uses (multimodal/src/Training.cpp), so the CAM is read in the
   // frame the features were supervised in. Block1 (32^3, never supervised directly): cell a sits at the
@@ -135,7 +137,7 @@ struct Explainer::Impl {
 
   struct Pass {
     md::NetOutput out;        // CPU copies of the heads
-    torch::Tensor cam;          // [m,m,m] CPU: the heatmap (block1 LayerCAM x last block's CAM)
+    torch::Tensor cam;        // [m,m,m] CPU: the heatmap (block1 LayerCAM x last block's CAM)
     torch::Tensor lastBlockCam;  // [n,n,n] CPU: the last block's Grad-CAM (or ++) alone
     torch::Tensor tokenScores;  // [T] CPU (cancer logit), empty without note
     std::map<std::string, torch::Tensor> factorScores;  // [T] per note head
@@ -635,7 +637,8 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
       md::ForwardOptions fo;
       fo.gradToBlock1Features = true;
       auto o = ln.net->forward(batch, fo);
-      auto gr = torch::autograd::grad({o.cancerLogit.sum()}, {o.block1Features, o.imageFeatures}, {}, false, false, true);
+      auto gr = torch::autograd::grad({o.cancerLogit.sum()}, {o.block1Features, o.imageFeatures}, {}, false,
+                                      false, true);
       auto c = camFromPass(o, gr[0], gr[1], options_.gradCamPlusPlus).first;
       (void)c.sum().item<float>();
       if (r > 0) cam.push_back(since(t0));

@@ -64,7 +64,8 @@ Tap bsplineTap(double f, int cells) {
   const double t = f - b, u = 1 - t;
   Tap tap;
   tap.w = {static_cast<float>(u * u * u / 6), static_cast<float>((3 * t * t * t - 6 * t * t + 4) / 6),
-           static_cast<float>((-3 * t * t * t + 3 * t * t + 3 * t + 1) / 6), static_cast<float>(t * t * t / 6)};
+           static_cast<float>((-3 * t * t * t + 3 * t * t + 3 * t + 1) / 6),
+           static_cast<float>(t * t * t / 6)};
   for (int q = 0; q < 4; ++q) tap.cell[static_cast<std::size_t>(q)] = std::clamp(b - 1 + q, 0, cells - 1);
   return tap;
 }
@@ -114,7 +115,8 @@ std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, 
     for (int n = 0; n < g.size[static_cast<std::size_t>(c)]; ++n) {
       const double lps = g.originLps[static_cast<std::size_t>(a)] +
                          m.sign[static_cast<std::size_t>(c)] * n * g.spacingMm[static_cast<std::size_t>(c)];
-      t[static_cast<std::size_t>(n)] = bsplineTap((lps - originLps[static_cast<std::size_t>(a)]) / cellMm, cells);
+      t[static_cast<std::size_t>(n)] =
+          bsplineTap((lps - originLps[static_cast<std::size_t>(a)]) / cellMm, cells);
     }
   }
   // Cell strides by LPS axis.
@@ -134,21 +136,25 @@ std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, 
         for (std::size_t a = 0; a < nc; ++a) {
           const std::size_t base = a * stride[0] + b * stride[1];
           float v = 0;
-          for (std::size_t q = 0; q < 4; ++q) v += tk.w[q] * cellValues[base + static_cast<std::size_t>(tk.cell[q]) * stride[2]];
+          for (std::size_t q = 0; q < 4; ++q)
+            v += tk.w[q] * cellValues[base + static_cast<std::size_t>(tk.cell[q]) * stride[2]];
           plane[a + nc * b] = v;
         }
       for (std::size_t j = 0; j < ny; ++j) {
         const Tap& tj = taps[1][j];
         for (std::size_t a = 0; a < nc; ++a) {
           float v = 0;
-          for (std::size_t q = 0; q < 4; ++q) v += tj.w[q] * plane[a + nc * static_cast<std::size_t>(tj.cell[q])];
+          for (std::size_t q = 0; q < 4; ++q)
+            v += tj.w[q] * plane[a + nc * static_cast<std::size_t>(tj.cell[q])];
           row[a] = v;
         }
         float* o = &out[nx * (j + ny * static_cast<std::size_t>(k))];
         for (std::size_t i = 0; i < nx; ++i) {
           const Tap& ti = taps[0][i];
-          o[i] = ti.w[0] * row[static_cast<std::size_t>(ti.cell[0])] + ti.w[1] * row[static_cast<std::size_t>(ti.cell[1])] +
-                 ti.w[2] * row[static_cast<std::size_t>(ti.cell[2])] + ti.w[3] * row[static_cast<std::size_t>(ti.cell[3])];
+          o[i] = ti.w[0] * row[static_cast<std::size_t>(ti.cell[0])] +
+                 ti.w[1] * row[static_cast<std::size_t>(ti.cell[1])] +
+                 ti.w[2] * row[static_cast<std::size_t>(ti.cell[2])] +
+                 ti.w[3] * row[static_cast<std::size_t>(ti.cell[3])];
         }
       }
     }

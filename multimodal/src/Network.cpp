@@ -31,14 +31,17 @@ nn::Sequential convBlock(std::initializer_list<std::array<int, 3>> layers) {
 // gradients (strided input gradients, weight gradients) take LibTorch's own convolution_backward.
 class OneDnnConv3dFunction : public torch::autograd::Function<OneDnnConv3dFunction> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                               std::vector<int64_t> stride, std::vector<int64_t> padding) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& w, std::vector<int64_t> stride,
+                               std::vector<int64_t> padding) {
     ctx->save_for_backward({x, w});
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["padding"] = padding;
-    return at::mkldnn_convolution(x.contiguous(), w.contiguous(), c10::nullopt, padding, stride, {1, 1, 1}, 1);
+    return at::mkldnn_convolution(x.contiguous(), w.contiguous(), c10::nullopt, padding, stride, {1, 1, 1},
+                                  1);
   }
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list g) {
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& w = saved[1];
@@ -48,14 +51,15 @@ class OneDnnConv3dFunction : public torch::autograd::Function<OneDnnConv3dFuncti
     torch::Tensor gx, gw;
     const auto go = g[0].contiguous();
     const bool same = std::all_of(stride.begin(), stride.end(), [](int64_t s) { return s == 1; }) &&
-                      padding[0] * 2 + 1 == w.size(2) && padding[1] * 2 + 1 == w.size(3) && padding[2] * 2 + 1 == w.size(4);
+                      padding[0] * 2 + 1 == w.size(2) && padding[1] * 2 + 1 == w.size(3) &&
+                      padding[2] * 2 + 1 == w.size(4);
     if (needX && same) {
-      gx = at::mkldnn_convolution(go, w.flip({2, 3, 4}).transpose(0, 1).contiguous(), c10::nullopt, padding, stride,
-                                  {1, 1, 1}, 1);
+      gx = at::mkldnn_convolution(go, w.flip({2, 3, 4}).transpose(0, 1).contiguous(), c10::nullopt, padding,
+                                  stride, {1, 1, 1}, 1);
     }
     if (needW || (needX && !gx.defined())) {
-      auto r = at::convolution_backward(go, x, w, c10::nullopt, stride, padding, {1, 1, 1}, false, {0, 0, 0}, 1,
-                                        {needX && !gx.defined(), needW, false});
+      auto r = at::convolution_backward(go, x, w, c10::nullopt, stride, padding, {1, 1, 1}, false, {0, 0, 0},
+                                        1, {needX && !gx.defined(), needW, false});
       if (!gx.defined()) gx = std::get<0>(r);
       gw = std::get<1>(r);
     }
@@ -66,13 +70,15 @@ class OneDnnConv3dFunction : public torch::autograd::Function<OneDnnConv3dFuncti
 // Runs a convBlock, its convolutions through OneDnnConv3dFunction for a batch-1 float CPU input (batches > 1
 // already get oneDNN from LibTorch; CUDA is unchanged).
 torch::Tensor runConvBlock(const nn::Sequential& block, torch::Tensor x) {
-  const bool oneDnn = at::hasMKLDNN() && x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.size(0) == 1;
+  const bool oneDnn =
+      at::hasMKLDNN() && x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.size(0) == 1;
   for (const auto& m : block->children()) {
     if (auto* conv = dynamic_cast<nn::Conv3dImpl*>(m.get()); conv && oneDnn) {
       const auto& o = conv->options;
-      x = OneDnnConv3dFunction::apply(x, conv->weight, std::vector<int64_t>(o.stride()->begin(), o.stride()->end()),
-                                      std::vector<int64_t>(c10::get<torch::ExpandingArray<3>>(o.padding())->begin(),
-                                                           c10::get<torch::ExpandingArray<3>>(o.padding())->end()));
+      x = OneDnnConv3dFunction::apply(
+          x, conv->weight, std::vector<int64_t>(o.stride()->begin(), o.stride()->end()),
+          std::vector<int64_t>(c10::get<torch::ExpandingArray<3>>(o.padding())->begin(),
+                               c10::get<torch::ExpandingArray<3>>(o.padding())->end()));
     } else if (auto* bn = dynamic_cast<nn::BatchNorm3dImpl*>(m.get())) {
       x = bn->forward(x);
     } else if (conv) {
@@ -261,10 +267,18 @@ MedSeekNetImpl::MedSeekNetImpl(const NetConfig& cfg) : cfg_(cfg) {
                                                      nn::Linear(d, 1)));
 }
 
-torch::Tensor MedSeekNetImpl::imageTrunkToBlock1(const torch::Tensor& x) { return runConvBlock(block1_, runConvBlock(stem_, x)); }
-torch::Tensor MedSeekNetImpl::block2(const torch::Tensor& h1) { return runConvBlock(block2_, h1); }
-torch::Tensor MedSeekNetImpl::imageTrunk(const torch::Tensor& x) { return block2(imageTrunkToBlock1(x)); }
-torch::Tensor MedSeekNetImpl::lastImageBlock(const torch::Tensor& h) { return runConvBlock(block3_, h); }
+torch::Tensor MedSeekNetImpl::imageTrunkToBlock1(const torch::Tensor& x) {
+  return runConvBlock(block1_, runConvBlock(stem_, x));
+}
+torch::Tensor MedSeekNetImpl::block2(const torch::Tensor& h1) {
+  return runConvBlock(block2_, h1);
+}
+torch::Tensor MedSeekNetImpl::imageTrunk(const torch::Tensor& x) {
+  return block2(imageTrunkToBlock1(x));
+}
+torch::Tensor MedSeekNetImpl::lastImageBlock(const torch::Tensor& h) {
+  return runConvBlock(block3_, h);
+}
 
 torch::Tensor MedSeekNetImpl::embedText(const Batch& b) {
   const int64_t T = b.tokens.size(1);

@@ -60,8 +60,8 @@ TEST(Findings, CamOfOneHotCellPeaksAtThatCellsCentreOnTheCtGrid) {
 TEST(Findings, CamOnTheCtGridPeaksBetweenCellCentresTowardsTheStrongerNeighbour) {
   const int n = 6;
   std::vector<float> cells(n * n * n, 0.f);
-  cells[2 + n * (2 + n * 2)] = 1.f;    // cell (2,2,2) at 0 mm
-  cells[3 + n * (2 + n * 2)] = 0.8f;   // cell (3,2,2) at +10 mm along i
+  cells[2 + n * (2 + n * 2)] = 1.f;   // cell (2,2,2) at 0 mm
+  cells[3 + n * (2 + n * 2)] = 0.8f;  // cell (3,2,2) at +10 mm along i
   const std::array<double, 3> origin{-20, -20, -20};
   auto ct = lungBlock(61, 1.0);  // voxel centres at -30..30 mm
   auto cam = explain::camToCtGrid(cells, n, 10.0, origin, ct.geometry(), 1);

@@ -157,7 +157,8 @@ TEST(MedSeekNet, OneCaseOnTheCpuGivesWhatTheSameCaseGivesInABatch) {
   auto x = torch::rand({2, 1, 128, 128, 128}) * 2 - 1;
   auto both = net->lastImageBlock(net->imageTrunk(x));
   auto one = net->lastImageBlock(net->imageTrunk(x.narrow(0, 0, 1)));
-  EXPECT_LT((both.narrow(0, 0, 1) - one).abs().max().item<float>(), 1e-4 * (1 + both.abs().max().item<float>()));
+  EXPECT_LT((both.narrow(0, 0, 1) - one).abs().max().item<float>(),
+            1e-4 * (1 + both.abs().max().item<float>()));
 }
 
 TEST(MedSeekNet, InputGradientOfTheOneDnnPathMatchesLibTorchs) {

@@ -18,8 +18,8 @@
 ///
 /// Cost: one forward of stem + block1 without gradients, block2, block3 and the heads with gradients, and a
 /// backward from the logit to block1's output only (activation gradients, no parameter gradients):
-/// ~1.0-1.1 x one forward on the CPU. Limitations: 10 mm cells (the peak localises to a few millimetres);
-/// the B-spline mapping smooths the map by about one cell.
+/// 1.2-1.3 x one forward on the CPU (evaluate-explain). Limitations: 10 mm cells (the peak localises to a few
+/// mm); the B-spline mapping smooths the map by about one cell.
 #include <memory>
 #include <string>
 #include <vector>
