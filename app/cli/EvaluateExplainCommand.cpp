@@ -88,13 +88,15 @@ void run(const Args& a) {
   phantom::CohortGenerator gen(a.seed, po);
   const auto t0 = std::chrono::steady_clock::now();
 
-  int n = 0, hitCentroid = 0, hitStrict = 0, hit10 = 0, hitCell = 0, measured = 0, findingInside = 0;
+  int n = 0, hitCentroid = 0, hitLastBlock = 0, hitStrict = 0, hit10 = 0, hitCell = 0, measured = 0,
+      findingInside = 0;
   int lobeOk = 0, typeOk = 0, diamOk = 0, allOk = 0, narrativeProblems = 0, sentences = 0;
   int sanityN = 0, drops = 0, fhCases = 0, fhValueOk = 0, fhPhraseOk = 0, ageCases = 0, agePhraseOk = 0;
   int negCases = 0, negNotPresent = 0;
   int oracleMeasured = 0, oracleLobe = 0, oracleType = 0, oracleDiam = 0, oracleAll = 0;
   double rhoSum = 0, dropSum = 0, rhoMax = -1;
   double fwdS = 0, camS = 0;
+  std::string camMethod;
   std::mt19937 rng(static_cast<unsigned>(a.seed));
   std::ostringstream perCase;
   for (int idx = 0; n < a.cases && idx < a.cases * 60; ++idx) {
@@ -131,11 +133,12 @@ void run(const Args& a) {
       continue;
     }
     if (n == 0) {
-      auto t = ex.timeForwardVersusCam(pre, rec.note, 3);
+      auto t = ex.timeForwardVersusCam(pre, rec.note, 9);
       fwdS = t.first;
       camS = t.second;
     }
     auto e = ex.explain(&vol, &pre, rec.note);
+    camMethod = e.heatmap.method;
     ++n;
     // Pointing game on the CT grid.
     const auto& hv = e.heatmap.values;
@@ -154,6 +157,21 @@ void run(const Args& a) {
     const auto centroid = explain::camCentroidNearPeak(e.heatmap.cellValues, e.heatmap.cells, e.heatmap.cellSpacingMm,
                                                        e.heatmap.cellOriginLps);
     hitCentroid += dist(centroid, nod.centerLps) <= 0.5 * nod.diameterMm ? 1 : 0;
+    // For comparison: the last block's Grad-CAM alone (16^3, 20 mm cells), its maximal cell's centre (where
+    // a trilinear map of it peaks) - the heatmap before block1's LayerCAM refined it.
+    {
+      const auto& lv = e.heatmap.lastBlockCellValues;
+      const int ln = e.heatmap.lastBlockCells;
+      if (ln > 0 && lv.size() == static_cast<std::size_t>(ln) * ln * ln) {
+        const int q = static_cast<int>(std::max_element(lv.begin(), lv.end()) - lv.begin());
+        const int qi[3] = {q % ln, (q / ln) % ln, q / (ln * ln)};
+        std::array<double, 3> lp{};
+        for (int ax = 0; ax < 3; ++ax)
+          lp[static_cast<std::size_t>(ax)] = e.heatmap.lastBlockCellOriginLps[static_cast<std::size_t>(ax)] +
+                                             qi[ax] * e.heatmap.lastBlockCellSpacingMm;
+        hitLastBlock += dist(lp, nod.centerLps) <= 0.5 * nod.diameterMm ? 1 : 0;
+      }
+    }
     const explain::Finding* f = e.findings.empty() ? nullptr : &e.findings[0];
     if (f && f->measured) {
       ++measured;
@@ -273,11 +291,12 @@ void run(const Args& a) {
     std::cerr << "expert statistics written to " << a.statsOut << " (" << total << " cases)\n";
   }
 
-  char buf[4200];
+  char buf[4400];
   std::snprintf(buf, sizeof buf,
                 "{\n  \"weights\": \"%s\",\n  \"seed\": %llu,\n  \"size\": \"%s\",\n  \"cam\": \"%s\",\n  \"cases\": %d,\n"
                 "  \"pointing_game_inside_nodule_pct\": %.1f,\n  \"pointing_game_within_10mm_pct\": %.1f,\n"
                 "  \"pointing_game_within_one_cell_pct\": %.1f,\n  \"pointing_game_cam_centroid_inside_nodule_pct\": %.1f,\n"
+                "  \"pointing_game_last_block_gradcam_alone_inside_nodule_pct\": %.1f,\n"
                 "  \"culprit_measured_pct\": %.1f,\n"
                 "  \"culprit_finding_inside_nodule_pct\": %.1f,\n  \"narrative_lobe_match_pct\": %.1f,\n"
                 "  \"narrative_type_match_pct\": %.1f,\n  \"narrative_diameter_within_2mm_pct\": %.1f,\n"
@@ -293,7 +312,8 @@ void run(const Args& a) {
                 "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
                 "  \"gradcam_over_forward\": %.2f,\n  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
-                a.plusPlus ? "grad-cam++" : "grad-cam", n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n), pc(measured, n),
+                camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n),
+                pc(hitLastBlock, n), pc(measured, n),
                 pc(findingInside, n), pc(lobeOk, n), pc(typeOk, n), pc(diamOk, n), pc(allOk, n), pc(oracleMeasured, n), pc(oracleLobe, n),
                 pc(oracleType, n), pc(oracleDiam, n), pc(oracleAll, n), sentences,
                 narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,

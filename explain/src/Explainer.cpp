@@ -35,8 +35,22 @@ std::vector<float> toVector(const torch::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-// CAM on the cell grid [n,n,n] from activations A [C,n,n,n] and gradients G [C,n,n,n]; relu'ed.
-torch::Tensor camFrom(const torch::Tensor& A, const torch::Tensor& G, bool plusPlus) {
+// Values divided by their maximum (unchanged when the maximum is not positive).
+std::vector<float> normalisedVector(const torch::Tensor& t) {
+  auto v = toVector(t);
+  const float mx = v.empty() ? 0.f : *std::max_element(v.begin(), v.end());
+  if (mx > 0)
+    for (float& x : v) x /= mx;
+  return v;
+}
+
+std::string heatmapMethod(bool plusPlus) {
+  return std::string("layercam(block1) x ") + (plusPlus ? "grad-cam++" : "grad-cam") + "(block3)";
+}
+
+// Grad-CAM (Selvaraju et al., ICCV 2017) or Grad-CAM++ (Chattopadhay et al., WACV 2018) on the cell grid
+// [n,n,n] from activations A [C,n,n,n] and gradients G [C,n,n,n]; relu'ed.
+torch::Tensor gradCam(const torch::Tensor& A, const torch::Tensor& G, bool plusPlus) {
   torch::Tensor w;
   if (plusPlus) {
     auto g2 = G * G, g3 = g2 * G;
@@ -51,13 +65,53 @@ torch::Tensor camFrom(const torch::Tensor& A, const torch::Tensor& G, bool plusP
   return torch::relu((w.view({-1, 1, 1, 1}) * A).sum(0));
 }
 
-std::array<double, 3> cellOrigin(const multimodal::PreprocessedVolume& pre, int cells) {
-  // Cell a covers model voxels [s*a, s*a + s) (s = grid/cells), centre s*a + (s-1)/2: the convention the
-  // trainer's nodule-centre map uses (multimodal/src/Training.cpp), so the CAM is read in the frame the
-  // features were supervised in. (The strided convolutions' receptive-field centre is s*a, half a cell off.)
+torch::Tensor normalisedToMax(const torch::Tensor& m) {
+  const float mx = m.max().item<float>();
+  return mx > 0 ? m / mx : m;
+}
+
+// The heatmap, on block1's 32^3 grid (10 mm cells): LayerCAM (Jiang et al., "LayerCAM: Exploring
+// Hierarchical Class Activation Maps for Localization", IEEE TIP 2021) at block1's output,
+// relu(sum_c relu(dy/dA1_c) * A1_c) - element-wise gradient weights, which keep a shallow layer's
+// localisation where Grad-CAM's global channel weights do not - multiplied by the last block's Grad-CAM
+// (or Grad-CAM++) resized onto that grid (trilinear, half-cell convention as an image resize), so that the
+// fine map shows only where the last block also sees the class evidence. Both are normalised to max 1
+// first. A1, G1: block1's activation and gradient [32,m,m,m]; A3, G3: the last block's [64,n,n,n].
+// Returns {fused [m,m,m], last block's CAM [n,n,n]}.
+std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const torch::Tensor& G1,
+                                                 const torch::Tensor& A3, const torch::Tensor& G3,
+                                                 bool plusPlus) {
+  auto last = gradCam(A3, G3, plusPlus);
+  auto layer = torch::relu((torch::relu(G1) * A1).sum(0));
+  const auto m = A1.size(1);
+  auto lastOnFine = torch::upsample_trilinear3d(normalisedToMax(last).unsqueeze(0).unsqueeze(0),
+                                                std::vector<int64_t>{m, m, m}, /*align_corners=*/false)
+                        .squeeze(0)
+                        .squeeze(0);
+  return {normalisedToMax(layer) * lastOnFine, last};
+}
+
+// fusedCam for a pass run with ForwardOptions::gradToBlock1Features and the gradients of the logit to
+// block1's output (g1) and the last block's output (g3).
+std::pair<torch::Tensor, torch::Tensor> camFromPass(const md::NetOutput& out, const torch::Tensor& g1,
+                                                    const torch::Tensor& g3, bool plusPlus) {
+  auto A1 = out.block1Features[0].detach().to(torch::kFloat);
+  auto A3 = out.imageFeatures[0].detach().to(torch::kFloat);
+  auto G1 = g1.defined() ? g1[0].to(torch::kFloat) : torch::zeros_like(A1);
+  auto G3 = g3.defined() ? g3[0].to(torch::kFloat) : torch::zeros_like(A3);
+  return fusedCam(A1, G1, A3, G3, plusPlus);
+}
+
+std::array<double, 3> cellOrigin(const multimodal::PreprocessedVolume& pre, int cells,
+                                 bool receptiveFieldCentre) {
+  // Last block (16^3): cell a covers model voxels [s*a, s*a + s) (s = grid/cells), centre s*a + (s-1)/2: the
+  // convention the trainer's nodule-centre map uses (multimodal/src/Training.cpp), so the CAM is read in the
+  // frame the features were supervised in. Block1 (32^3, never supervised directly): cell a sits at the
+  // centre of its receptive field, model voxel s*a (the centre taps of two stride-2, pad-1 convolutions).
   const double s = static_cast<double>(pre.gridSize) / cells;
   std::array<double, 3> o = pre.originLps;
-  for (auto& v : o) v += 0.5 * (s - 1) * pre.spacingMm;
+  if (!receptiveFieldCentre)
+    for (auto& v : o) v += 0.5 * (s - 1) * pre.spacingMm;
   return o;
 }
 
@@ -83,7 +137,8 @@ struct Explainer::Impl {
 
   struct Pass {
     md::NetOutput out;        // CPU copies of the heads
-    torch::Tensor cam;        // [n,n,n] CPU
+    torch::Tensor cam;        // [m,m,m] CPU: the heatmap (block1 LayerCAM x last block's CAM)
+    torch::Tensor lastBlockCam;  // [n,n,n] CPU: the last block's Grad-CAM (or ++) alone
     torch::Tensor tokenScores;  // [T] CPU (cancer logit), empty without note
     std::map<std::string, torch::Tensor> factorScores;  // [T] per note head
     double forwardSeconds = 0, camSeconds = 0;
@@ -119,21 +174,25 @@ struct Explainer::Impl {
     auto& n = net(randomised);
     auto batch = md::makeBatch({pre ? pre->values.data() : nullptr}, n->config().gridSize, {text}).to(ln->device);
     md::ForwardOptions fo;
-    fo.gradToLastImageBlock = pre != nullptr;
+    fo.gradToBlock1Features = pre != nullptr;
     fo.gradToTextEmbeddings = text != nullptr;
     fo.autocastCuda = ln->autocast && ln->device.is_cuda();
     auto out = n->forward(batch, fo);
     p.forwardSeconds = since(t0);
     const auto t1 = Clock::now();
     std::vector<torch::Tensor> inputs;
-    if (pre) inputs.push_back(out.imageFeatures);
+    if (pre) {
+      inputs.push_back(out.block1Features);
+      inputs.push_back(out.imageFeatures);
+    }
     if (text) inputs.push_back(out.textEmbeddings);
+    // Gradients to these activations only (autograd::grad computes no parameter gradients).
     auto grads = torch::autograd::grad({out.cancerLogit.sum()}, inputs, {}, /*retain_graph=*/true,
                                        /*create_graph=*/false, /*allow_unused=*/true);
     if (pre) {
-      auto A = out.imageFeatures[0].detach().to(torch::kFloat);
-      auto G = grads[0].defined() ? grads[0][0].to(torch::kFloat) : torch::zeros_like(A);
-      p.cam = camFrom(A, G, plusPlus).to(torch::kCPU);
+      auto [fused, last] = camFromPass(out, grads[0], grads[1], plusPlus);
+      p.cam = fused.to(torch::kCPU);
+      p.lastBlockCam = last.to(torch::kCPU);
     }
     p.camSeconds = since(t1);
     if (text) {
@@ -145,6 +204,7 @@ struct Explainer::Impl {
         for (int s = 1; s <= igSteps; ++s) {
           md::ForwardOptions fi = fo;
           fi.gradToLastImageBlock = false;
+          fi.gradToBlock1Features = false;
           fi.gradToTextEmbeddings = false;
           auto x = (emb * (static_cast<double>(s) / igSteps)).unsqueeze(0).requires_grad_(true);
           fi.textEmbeddingsOverride = x;
@@ -310,17 +370,24 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
     e.headNoduleCount = pred.image.noduleCount;
     const int cells = static_cast<int>(pass.cam.size(0));
     auto& h = e.heatmap;
-    h.method = options_.gradCamPlusPlus ? "grad-cam++" : "grad-cam";
+    h.method = heatmapMethod(options_.gradCamPlusPlus);
     h.cells = cells;
     h.cellSpacingMm = pre->spacingMm * pre->gridSize / cells;
-    h.cellOriginLps = cellOrigin(*pre, cells);
-    h.cellValues = toVector(pass.cam);
-    h.rawMax = h.cellValues.empty() ? 0 : *std::max_element(h.cellValues.begin(), h.cellValues.end());
-    if (h.rawMax > 0)
-      for (float& v : h.cellValues) v = static_cast<float>(v / h.rawMax);
+    h.cellOriginLps = cellOrigin(*pre, cells, /*receptiveFieldCentre=*/true);
+    h.cellValues = normalisedVector(pass.cam);
+    h.lastBlockCells = static_cast<int>(pass.lastBlockCam.size(0));
+    h.lastBlockCellSpacingMm = pre->spacingMm * pre->gridSize / h.lastBlockCells;
+    h.lastBlockCellOriginLps = cellOrigin(*pre, h.lastBlockCells, /*receptiveFieldCentre=*/false);
+    h.lastBlockCellValues = normalisedVector(pass.lastBlockCam);
+    const float fusedMax = pass.cam.max().item<float>();
+    h.rawMax = fusedMax > 0 ? pass.lastBlockCam.max().item<float>() : 0.0;
     h.geometry = volume->geometry();
-    if (options_.heatmapOnCtGrid)
+    if (options_.heatmapOnCtGrid) {
       h.values = camToCtGrid(h.cellValues, cells, h.cellSpacingMm, h.cellOriginLps, h.geometry, options_.threads);
+      const float ctMax = h.values.empty() ? 0.f : *std::max_element(h.values.begin(), h.values.end());
+      if (ctMax > 0)
+        for (float& v : h.values) v /= ctMax;
+    }
     if (h.rawMax <= 0) e.warnings.push_back("the image part of the model shows no positive evidence (CAM is zero)");
     auto comps = camComponents(h.cellValues, cells, h.cellSpacingMm, h.cellOriginLps, options_.camThreshold);
     for (const auto& c : comps) {
@@ -568,10 +635,11 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
       torch::AutoGradMode g(true);
       const auto t0 = Clock::now();
       md::ForwardOptions fo;
-      fo.gradToLastImageBlock = true;
+      fo.gradToBlock1Features = true;
       auto o = ln.net->forward(batch, fo);
-      auto gr = torch::autograd::grad({o.cancerLogit.sum()}, {o.imageFeatures}, {}, false, false, true)[0];
-      auto c = camFrom(o.imageFeatures[0].detach(), gr[0], options_.gradCamPlusPlus);
+      auto gr = torch::autograd::grad({o.cancerLogit.sum()}, {o.block1Features, o.imageFeatures}, {}, false,
+                                      false, true);
+      auto c = camFromPass(o, gr[0], gr[1], options_.gradCamPlusPlus).first;
       (void)c.sum().item<float>();
       if (r > 0) cam.push_back(since(t0));
     }

@@ -52,10 +52,23 @@ AxisMap axisMap(const imaging::VolumeGeometry& g) {
   return m;
 }
 
+// Four cells and their uniform cubic B-spline weights along one axis.
 struct Tap {
-  int i0, i1;
-  float w1;
+  std::array<int, 4> cell;
+  std::array<float, 4> w;
 };
+
+Tap bsplineTap(double f, int cells) {
+  f = std::clamp(f, 0.0, static_cast<double>(cells - 1));
+  const int b = std::min(cells - 1, static_cast<int>(std::floor(f)));
+  const double t = f - b, u = 1 - t;
+  Tap tap;
+  tap.w = {static_cast<float>(u * u * u / 6), static_cast<float>((3 * t * t * t - 6 * t * t + 4) / 6),
+           static_cast<float>((-3 * t * t * t + 3 * t * t + 3 * t + 1) / 6),
+           static_cast<float>(t * t * t / 6)};
+  for (int q = 0; q < 4; ++q) tap.cell[static_cast<std::size_t>(q)] = std::clamp(b - 1 + q, 0, cells - 1);
+  return tap;
+}
 
 // sqrt(smallest / largest eigenvalue) of the covariance (mm^2) of a voxel set given its index sums
 // (s: i, j, k) and second-order sums (q: ii, jj, kk, ij, ik, jk): 1 for a ball, ~0.75 for the
@@ -102,11 +115,8 @@ std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, 
     for (int n = 0; n < g.size[static_cast<std::size_t>(c)]; ++n) {
       const double lps = g.originLps[static_cast<std::size_t>(a)] +
                          m.sign[static_cast<std::size_t>(c)] * n * g.spacingMm[static_cast<std::size_t>(c)];
-      double f = (lps - originLps[static_cast<std::size_t>(a)]) / cellMm;
-      f = std::clamp(f, 0.0, static_cast<double>(cells - 1));
-      const int i0 = std::min(cells - 1, static_cast<int>(std::floor(f)));
-      const int i1 = std::min(cells - 1, i0 + 1);
-      t[static_cast<std::size_t>(n)] = {i0, i1, static_cast<float>(f - i0)};
+      t[static_cast<std::size_t>(n)] =
+          bsplineTap((lps - originLps[static_cast<std::size_t>(a)]) / cellMm, cells);
     }
   }
   // Cell strides by LPS axis.
@@ -114,28 +124,37 @@ std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, 
   std::array<std::size_t, 3> stride{};
   for (int c = 0; c < 3; ++c) stride[static_cast<std::size_t>(c)] = cs[m.lpsAxis[static_cast<std::size_t>(c)]];
   const std::size_t nx = static_cast<std::size_t>(g.size[0]), ny = static_cast<std::size_t>(g.size[1]);
+  const std::size_t nc = static_cast<std::size_t>(cells);
   std::vector<float> out(g.voxelCount());
   parallelFor(g.size[2], threadCount(threads), [&](int kb, int ke) {
-    std::vector<float> plane(static_cast<std::size_t>(cells) * cells);  // cells over (axis0, axis1) at this k
+    std::vector<float> plane(nc * nc);  // cells over (axis0, axis1) at this k
+    std::vector<float> row(nc);         // cells along axis0 at this (j, k)
     for (int k = kb; k < ke; ++k) {
-      const Tap tk = taps[2][static_cast<std::size_t>(k)];
-      // Interpolate along the k axis first: a cells x cells plane indexed by (cell along axis0, axis1).
-      for (int b = 0; b < cells; ++b)
-        for (int a = 0; a < cells; ++a) {
+      const Tap& tk = taps[2][static_cast<std::size_t>(k)];
+      // Separable: along the k axis first (a cells x cells plane), then j (a row of cells), then i.
+      for (std::size_t b = 0; b < nc; ++b)
+        for (std::size_t a = 0; a < nc; ++a) {
           const std::size_t base = a * stride[0] + b * stride[1];
-          plane[static_cast<std::size_t>(a) + static_cast<std::size_t>(cells) * b] =
-              (1 - tk.w1) * cellValues[base + tk.i0 * stride[2]] + tk.w1 * cellValues[base + tk.i1 * stride[2]];
+          float v = 0;
+          for (std::size_t q = 0; q < 4; ++q)
+            v += tk.w[q] * cellValues[base + static_cast<std::size_t>(tk.cell[q]) * stride[2]];
+          plane[a + nc * b] = v;
         }
       for (std::size_t j = 0; j < ny; ++j) {
-        const Tap tj = taps[1][j];
-        const float* r0 = &plane[static_cast<std::size_t>(cells) * tj.i0];
-        const float* r1 = &plane[static_cast<std::size_t>(cells) * tj.i1];
+        const Tap& tj = taps[1][j];
+        for (std::size_t a = 0; a < nc; ++a) {
+          float v = 0;
+          for (std::size_t q = 0; q < 4; ++q)
+            v += tj.w[q] * plane[a + nc * static_cast<std::size_t>(tj.cell[q])];
+          row[a] = v;
+        }
         float* o = &out[nx * (j + ny * static_cast<std::size_t>(k))];
         for (std::size_t i = 0; i < nx; ++i) {
-          const Tap ti = taps[0][i];
-          const float v0 = (1 - ti.w1) * r0[ti.i0] + ti.w1 * r0[ti.i1];
-          const float v1 = (1 - ti.w1) * r1[ti.i0] + ti.w1 * r1[ti.i1];
-          o[i] = (1 - tj.w1) * v0 + tj.w1 * v1;
+          const Tap& ti = taps[0][i];
+          o[i] = ti.w[0] * row[static_cast<std::size_t>(ti.cell[0])] +
+                 ti.w[1] * row[static_cast<std::size_t>(ti.cell[1])] +
+                 ti.w[2] * row[static_cast<std::size_t>(ti.cell[2])] +
+                 ti.w[3] * row[static_cast<std::size_t>(ti.cell[3])];
         }
       }
     }

@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <initializer_list>
@@ -20,6 +21,73 @@ nn::Sequential convBlock(std::initializer_list<std::array<int, 3>> layers) {
     s->push_back(nn::ReLU(nn::ReLUOptions(true)));
   }
   return s;
+}
+
+// LibTorch 1.13 sends a batch-1 CPU conv3d whose N*C*D*H <= 20480 (block3 at 64 x 16^3, the stem's first
+// conv) to its unblocked slow_conv3d path, ~60x slower than oneDNN for these shapes (0.39 s against 0.006 s
+// per block3 conv on this project's 2-core CI machine), forward and backward. This runs such convolutions
+// through oneDNN (at::mkldnn_convolution); the input gradient of a stride-1 "same" convolution is the
+// convolution of the output gradient with the flipped, in/out-swapped kernel, also through oneDNN. Other
+// gradients (strided input gradients, weight gradients) take LibTorch's own convolution_backward.
+class OneDnnConv3dFunction : public torch::autograd::Function<OneDnnConv3dFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& w, std::vector<int64_t> stride,
+                               std::vector<int64_t> padding) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    return at::mkldnn_convolution(x.contiguous(), w.contiguous(), c10::nullopt, padding, stride, {1, 1, 1},
+                                  1);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list g) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w = saved[1];
+    const auto stride = ctx->saved_data["stride"].toIntVector();
+    const auto padding = ctx->saved_data["padding"].toIntVector();
+    const bool needX = ctx->needs_input_grad(0), needW = ctx->needs_input_grad(1);
+    torch::Tensor gx, gw;
+    const auto go = g[0].contiguous();
+    const bool same = std::all_of(stride.begin(), stride.end(), [](int64_t s) { return s == 1; }) &&
+                      padding[0] * 2 + 1 == w.size(2) && padding[1] * 2 + 1 == w.size(3) &&
+                      padding[2] * 2 + 1 == w.size(4);
+    if (needX && same) {
+      gx = at::mkldnn_convolution(go, w.flip({2, 3, 4}).transpose(0, 1).contiguous(), c10::nullopt, padding,
+                                  stride, {1, 1, 1}, 1);
+    }
+    if (needW || (needX && !gx.defined())) {
+      auto r = at::convolution_backward(go, x, w, c10::nullopt, stride, padding, {1, 1, 1}, false, {0, 0, 0},
+                                        1, {needX && !gx.defined(), needW, false});
+      if (!gx.defined()) gx = std::get<0>(r);
+      gw = std::get<1>(r);
+    }
+    return {gx, gw, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// Runs a convBlock, its convolutions through OneDnnConv3dFunction for a batch-1 float CPU input (batches > 1
+// already get oneDNN from LibTorch; CUDA is unchanged).
+torch::Tensor runConvBlock(const nn::Sequential& block, torch::Tensor x) {
+  const bool oneDnn =
+      at::hasMKLDNN() && x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.size(0) == 1;
+  for (const auto& m : block->children()) {
+    if (auto* conv = dynamic_cast<nn::Conv3dImpl*>(m.get()); conv && oneDnn) {
+      const auto& o = conv->options;
+      x = OneDnnConv3dFunction::apply(
+          x, conv->weight, std::vector<int64_t>(o.stride()->begin(), o.stride()->end()),
+          std::vector<int64_t>(c10::get<torch::ExpandingArray<3>>(o.padding())->begin(),
+                               c10::get<torch::ExpandingArray<3>>(o.padding())->end()));
+    } else if (auto* bn = dynamic_cast<nn::BatchNorm3dImpl*>(m.get())) {
+      x = bn->forward(x);
+    } else if (conv) {
+      x = conv->forward(x);
+    } else {
+      x = m->as<nn::ReLUImpl>()->forward(x);
+    }
+  }
+  return x;
 }
 
 // Pre-LN transformer encoder layer on [B,T,d] with a key padding mask [B,T] (true = padding).
@@ -199,8 +267,18 @@ MedSeekNetImpl::MedSeekNetImpl(const NetConfig& cfg) : cfg_(cfg) {
                                                      nn::Linear(d, 1)));
 }
 
-torch::Tensor MedSeekNetImpl::imageTrunk(const torch::Tensor& x) { return block2_->forward(block1_->forward(stem_->forward(x))); }
-torch::Tensor MedSeekNetImpl::lastImageBlock(const torch::Tensor& h) { return block3_->forward(h); }
+torch::Tensor MedSeekNetImpl::imageTrunkToBlock1(const torch::Tensor& x) {
+  return runConvBlock(block1_, runConvBlock(stem_, x));
+}
+torch::Tensor MedSeekNetImpl::block2(const torch::Tensor& h1) {
+  return runConvBlock(block2_, h1);
+}
+torch::Tensor MedSeekNetImpl::imageTrunk(const torch::Tensor& x) {
+  return block2(imageTrunkToBlock1(x));
+}
+torch::Tensor MedSeekNetImpl::lastImageBlock(const torch::Tensor& h) {
+  return runConvBlock(block3_, h);
+}
 
 torch::Tensor MedSeekNetImpl::embedText(const Batch& b) {
   const int64_t T = b.tokens.size(1);
@@ -220,7 +298,16 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
                         b.tokens.options().dtype(torch::kFloat));
   } else {
     CudaAutocast ac(o.autocastCuda && b.image.is_cuda());
-    if (o.gradToLastImageBlock) {
+    if (o.gradToBlock1Features) {
+      torch::Tensor h1;
+      {
+        torch::NoGradGuard ng;
+        h1 = imageTrunkToBlock1(b.image);
+      }
+      h1 = h1.detach().requires_grad_(true);
+      out.block1Features = h1;
+      feat = lastImageBlock(block2(h1));
+    } else if (o.gradToLastImageBlock) {
       torch::Tensor h;
       {
         torch::NoGradGuard ng;
@@ -233,7 +320,7 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
     }
   }
   feat = feat.to(torch::kFloat);
-  if (o.gradToLastImageBlock && feat.requires_grad()) feat.retain_grad();
+  if ((o.gradToLastImageBlock || o.gradToBlock1Features) && feat.requires_grad()) feat.retain_grad();
   out.imageFeatures = feat;
   out.noduleMapLogits = noduleMap_->forward(feat).squeeze(1);
   auto pooled = torch::adaptive_max_pool3d(feat, {4, 4, 4});

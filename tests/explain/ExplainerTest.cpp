@@ -67,9 +67,13 @@ TEST(Explainer, HeatmapLiesOnTheCtGridWithValuesBetweenZeroAndOne) {
   const auto [mn, mx] = std::minmax_element(e.heatmap.values.begin(), e.heatmap.values.end());
   EXPECT_GE(*mn, 0.f);
   EXPECT_LE(*mx, 1.f + 1e-6f);
-  EXPECT_EQ(e.heatmap.cells, 16);
-  EXPECT_DOUBLE_EQ(e.heatmap.cellSpacingMm, 20.0);
-  EXPECT_EQ(e.heatmap.method, "grad-cam");
+  EXPECT_FLOAT_EQ(*mx, 1.f);
+  EXPECT_EQ(e.heatmap.cells, 32);
+  EXPECT_DOUBLE_EQ(e.heatmap.cellSpacingMm, 10.0);
+  EXPECT_EQ(e.heatmap.lastBlockCells, 16);
+  EXPECT_DOUBLE_EQ(e.heatmap.lastBlockCellSpacingMm, 20.0);
+  EXPECT_EQ(e.heatmap.lastBlockCellValues.size(), 16u * 16u * 16u);
+  EXPECT_EQ(e.heatmap.method, "layercam(block1) x grad-cam(block3)");
 }
 
 TEST(Explainer, ScoreMatchesTheModelsOwnPrediction) {
@@ -188,7 +192,7 @@ TEST(Explainer, GradCamPlusPlusIsAvailable) {
   o.heatmapOnCtGrid = false;
   explain::Explainer ex(*fx().model, o);
   auto e = ex.explain(&fx().c.volume, fx().c.note);
-  EXPECT_EQ(e.heatmap.method, "grad-cam++");
+  EXPECT_EQ(e.heatmap.method, "layercam(block1) x grad-cam++(block3)");
   EXPECT_TRUE(e.heatmap.values.empty());
-  EXPECT_EQ(e.heatmap.cellValues.size(), 16u * 16u * 16u);
+  EXPECT_EQ(e.heatmap.cellValues.size(), 32u * 32u * 32u);
 }

@@ -53,8 +53,24 @@ TEST(Findings, CamOfOneHotCellPeaksAtThatCellsCentreOnTheCtGrid) {
   EXPECT_NEAR(lps[0], -10, 1e-6);
   EXPECT_NEAR(lps[1], 10, 1e-6);
   EXPECT_NEAR(lps[2], -10, 1e-6);
-  EXPECT_FLOAT_EQ(*it, 1.f);
+  EXPECT_NEAR(*it, 8.f / 27.f, 1e-6);  // cubic B-spline: (4/6)^3 at the centre of a lone cell
   EXPECT_GE(*std::min_element(cam.begin(), cam.end()), 0.f);
+}
+
+TEST(Findings, CamOnTheCtGridPeaksBetweenCellCentresTowardsTheStrongerNeighbour) {
+  const int n = 6;
+  std::vector<float> cells(n * n * n, 0.f);
+  cells[2 + n * (2 + n * 2)] = 1.f;   // cell (2,2,2) at 0 mm
+  cells[3 + n * (2 + n * 2)] = 0.8f;  // cell (3,2,2) at +10 mm along i
+  const std::array<double, 3> origin{-20, -20, -20};
+  auto ct = lungBlock(61, 1.0);  // voxel centres at -30..30 mm
+  auto cam = explain::camToCtGrid(cells, n, 10.0, origin, ct.geometry(), 1);
+  const std::size_t p = static_cast<std::size_t>(std::max_element(cam.begin(), cam.end()) - cam.begin());
+  const auto lps = ct.geometry().lpsFromIjk({double(p % 61), double((p / 61) % 61), double(p / (61 * 61))});
+  EXPECT_GT(lps[0], 0.5);  // not on the cell centre (a trilinear map would peak exactly at 0)
+  EXPECT_LT(lps[0], 5.0);  // and still nearer the stronger cell
+  EXPECT_NEAR(lps[1], 0, 1e-6);
+  EXPECT_NEAR(lps[2], 0, 1e-6);
 }
 
 TEST(Findings, CamCentroidNearPeakIsTheCellCentreForOneCellAndBetweenTwoEqualCells) {

@@ -76,15 +76,21 @@ Batch tinyBatch(const Tokenizer& tok, int64_t B, int G) {
   }
   return makeBatch(imgs, G, txts);
 }
-}  // namespace
 
-TEST(MedSeekNet, ProducesTheDocumentedShapesAndMasksAbsentModalities) {
-  torch::manual_seed(3);
-  Tokenizer tok;
+/// A freshly initialised network (seeded) for the tokenizer's vocabulary, in eval mode.
+MedSeekNet evalNet(const Tokenizer& tok, uint64_t seed) {
+  torch::manual_seed(seed);
   NetConfig cfg;
   cfg.vocabSize = tok.size();
   MedSeekNet net(cfg);
   net->eval();
+  return net;
+}
+}  // namespace
+
+TEST(MedSeekNet, ProducesTheDocumentedShapesAndMasksAbsentModalities) {
+  Tokenizer tok;
+  auto net = evalNet(tok, 3);
   torch::NoGradGuard ng;
   const int64_t B = 3;
   auto out = net->forward(tinyBatch(tok, B, 128));
@@ -105,12 +111,8 @@ TEST(MedSeekNet, ProducesTheDocumentedShapesAndMasksAbsentModalities) {
 }
 
 TEST(MedSeekNet, RunsGradientsOnlyIntoTheLastImageBlockForGradCam) {
-  torch::manual_seed(4);
   Tokenizer tok;
-  NetConfig cfg;
-  cfg.vocabSize = tok.size();
-  MedSeekNet net(cfg);
-  net->eval();
+  auto net = evalNet(tok, 4);
   ForwardOptions fo;
   fo.gradToLastImageBlock = true;
   fo.gradToTextEmbeddings = true;
@@ -126,4 +128,46 @@ TEST(MedSeekNet, RunsGradientsOnlyIntoTheLastImageBlockForGradCam) {
     if (p.key().rfind("stem", 0) == 0 || p.key().rfind("block1", 0) == 0) EXPECT_FALSE(p.value().grad().defined()) << p.key();
     if (p.key() == "block3.0.weight") EXPECT_TRUE(p.value().grad().defined());
   }
+}
+
+TEST(MedSeekNet, GivesGradientsToBlock1sOutputWithoutParameterGradientsForTheFineCam) {
+  Tokenizer tok;
+  auto net = evalNet(tok, 5);
+  ForwardOptions fo;
+  fo.gradToBlock1Features = true;
+  auto out = net->forward(tinyBatch(tok, 1, 128), fo);
+  ASSERT_TRUE(out.block1Features.defined());
+  EXPECT_EQ(out.block1Features.sizes(), (std::vector<int64_t>{1, 32, 32, 32, 32}));
+  auto g = torch::autograd::grad({out.cancerLogit.sum()}, {out.block1Features, out.imageFeatures});
+  EXPECT_GT(g[0].abs().sum().item<float>(), 0.0f);
+  EXPECT_GT(g[1].abs().sum().item<float>(), 0.0f);
+  for (const auto& p : net->named_parameters()) EXPECT_FALSE(p.value().grad().defined()) << p.key();
+  // The same prediction as a plain forward.
+  torch::NoGradGuard ng;
+  auto plain = net->forward(tinyBatch(tok, 1, 128), {});
+  EXPECT_NEAR(plain.cancerLogit[0].item<float>(), out.cancerLogit[0].item<float>(), 1e-4);
+}
+
+TEST(MedSeekNet, OneCaseOnTheCpuGivesWhatTheSameCaseGivesInABatch) {
+  // A batch of one runs the image encoder's convolutions through oneDNN directly (LibTorch's own choice for
+  // that shape is ~60x slower); a batch of two takes LibTorch's path. Both must agree.
+  Tokenizer tok;
+  auto net = evalNet(tok, 6);
+  torch::NoGradGuard ng;
+  auto x = torch::rand({2, 1, 128, 128, 128}) * 2 - 1;
+  auto both = net->lastImageBlock(net->imageTrunk(x));
+  auto one = net->lastImageBlock(net->imageTrunk(x.narrow(0, 0, 1)));
+  EXPECT_LT((both.narrow(0, 0, 1) - one).abs().max().item<float>(),
+            1e-4 * (1 + both.abs().max().item<float>()));
+}
+
+TEST(MedSeekNet, InputGradientOfTheOneDnnPathMatchesLibTorchs) {
+  Tokenizer tok;
+  auto net = evalNet(tok, 7);
+  auto h = torch::rand({2, 64, 16, 16, 16});
+  auto h2 = h.clone().requires_grad_(true);
+  auto g2 = torch::autograd::grad({net->lastImageBlock(h2).narrow(0, 0, 1).sum()}, {h2})[0].narrow(0, 0, 1);
+  auto h1 = h.narrow(0, 0, 1).clone().requires_grad_(true);
+  auto g1 = torch::autograd::grad({net->lastImageBlock(h1).sum()}, {h1})[0];
+  EXPECT_LT((g1 - g2).abs().max().item<float>(), 1e-4 * (1 + g2.abs().max().item<float>()));
 }

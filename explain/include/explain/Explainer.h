@@ -1,17 +1,25 @@
 #pragma once
-/// Explainer: runs the model once with gradients to the image encoder's last block and to the note's
-/// token embeddings, and turns that into a checkable Explanation (Grad-CAM on the CT grid, culprit
-/// findings measured on the CT, note attributions, routing summary, Lung-RADS, Brock, narrative).
-/// No torch in this header (pimpl).
+/// Explainer: runs the model once with gradients to the image encoder's block1 output, its last block's
+/// output and the note's token embeddings, and turns that into a checkable Explanation (heatmap on the CT
+/// grid, culprit findings measured on the CT, note attributions, routing summary, Lung-RADS, Brock,
+/// narrative). No torch in this header (pimpl).
+///
+/// Heatmap: LayerCAM (Jiang et al., IEEE TIP 2021) at block1's output (32^3 cells of 10 mm), multiplied by
+/// the last block's Grad-CAM (Selvaraju et al. 2017; Grad-CAM++ with gradCamPlusPlus) resized onto that
+/// grid, then mapped onto the CT with a cubic B-spline (its peak can lie between cell centres). The last
+/// block's CAM alone (16^3, 20 mm) is too coarse for its peak to land inside most nodules; LayerCAM's
+/// element-wise gradient weights keep block1's localisation, and the product keeps the last block's
+/// class evidence (Heatmap::lastBlockCellValues holds it alone).
 ///
 ///   auto model = multimodal::Model::load(multimodal::Model::defaultPath());
 ///   explain::ExplainOptions opt;  opt.language = "zh";
 ///   explain::Explainer ex(model, opt);
 ///   explain::Explanation e = ex.explain(&ct, noteUtf8);   // ct may be nullptr (note only), note may be ""
 ///
-/// Cost: one forward of the trunk without gradients + the last block and the heads with gradients +
-/// a backward to the last block's output only (no parameter gradients). Limitations: the CAM is as
-/// coarse as the last block (16^3 cells over the 320 mm model grid).
+/// Cost: one forward of stem + block1 without gradients, block2, block3 and the heads with gradients, and a
+/// backward from the logit to block1's output only (activation gradients, no parameter gradients):
+/// 1.2-1.3 x one forward on the CPU (evaluate-explain). Limitations: 10 mm cells (the peak localises to a few
+/// mm); the B-spline mapping smooths the map by about one cell.
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,7 +48,7 @@ struct ExplainOptions {
 /// Intermediate results usable by faithfulness checks (no torch).
 struct RawExplanation {
   double logit = 0, probability = 0;
-  std::vector<float> camCells;  ///< cells^3, un-normalised, relu'ed
+  std::vector<float> camCells;  ///< cells^3: the heatmap's cells (product of the two max-normalised CAMs)
   int cells = 0;
 };
 

@@ -4,12 +4,13 @@
 ///
 ///   explain::Explainer ex(model);                       // see explain/Explainer.h
 ///   explain::Explanation e = ex.explain(&ct, note);
-///   e.heatmap.values;            // Grad-CAM on the ORIGINAL CT grid (same size/geometry as ct), 0..1
+///   e.heatmap.values;            // the CAM on the ORIGINAL CT grid (same size/geometry as ct), 0..1
 ///   e.findings[0].centerLps;     // jump-to target (mm, DICOM LPS); sliceFirst..sliceLast = CT k range
 ///   e.lungRads; e.brock; e.narrative;                   // every sentence carries the facts it cites
 ///
-/// Limitations: the CAM comes from a 16^3 feature grid (20 mm cells at the 2.5 mm model grid), so its
-/// peak localises a region, not a voxel; the nodule itself is then measured on the CT around it.
+/// Limitations: the heatmap comes from a 32^3 feature grid (block1, 10 mm cells at the 2.5 mm model grid)
+/// gated by the last block's 16^3 Grad-CAM (20 mm cells), so its peak localises to a few millimetres, not a
+/// voxel; the nodule itself is then measured on the CT around it.
 #include <array>
 #include <optional>
 #include <string>
@@ -20,17 +21,24 @@
 
 namespace explain {
 
-/// Grad-CAM (or Grad-CAM++) resampled onto the CT grid, voxel for voxel.
+/// The class-activation heatmap resampled onto the CT grid, voxel for voxel: LayerCAM at the image encoder's
+/// block1 (32^3) multiplied by the last block's Grad-CAM (or Grad-CAM++) (see Explainer.h), mapped with a
+/// cubic B-spline so that its peak can fall between cell centres.
 struct Heatmap {
   imaging::VolumeGeometry geometry;  ///< the CT's geometry (values are laid out like CtVolume)
-  std::vector<float> values;         ///< 0..1, i fastest; empty when no image was used
-  std::string method;                ///< "grad-cam" | "grad-cam++"
-  double rawMax = 0;                 ///< max of the un-normalised CAM (0: no positive evidence)
-  /// The CAM on its own feature grid (cells x cells x cells, i fastest), 0..1, with its LPS frame.
+  std::vector<float> values;         ///< 0..1 (max 1), i fastest; empty when no image was used
+  std::string method;                ///< "layercam(block1) x grad-cam(block3)" | "... x grad-cam++(block3)"
+  double rawMax = 0;                 ///< max of the last block's un-normalised CAM (0: no positive evidence)
+  /// The heatmap on its own feature grid (cells x cells x cells, i fastest), 0..1, with its LPS frame.
   int cells = 0;
   double cellSpacingMm = 0;
   std::array<double, 3> cellOriginLps{};  ///< centre of cell (0,0,0)
   std::vector<float> cellValues;
+  /// The last block's Grad-CAM (or Grad-CAM++) alone, 0..1, on its 16^3 grid (a factor of the heatmap).
+  int lastBlockCells = 0;
+  double lastBlockCellSpacingMm = 0;
+  std::array<double, 3> lastBlockCellOriginLps{};
+  std::vector<float> lastBlockCellValues;
 };
 
 /// One suspicious region: the CAM component and the nodule measured on the CT inside it.

@@ -2,8 +2,8 @@
 /// Findings: torch-free steps that turn a feature-grid CAM into findings on the CT (used by Explainer,
 /// exposed for tests): CAM -> CT grid, CAM components, nodule measurement on the CT, lobe from position.
 ///
-///   auto hm = explain::camToCtGrid(cells, 16, 20.0, originLps, ct.geometry());
-///   auto comps = explain::camComponents(cellsNormalised, 16, 20.0, originLps, 0.5);
+///   auto hm = explain::camToCtGrid(cells, 32, 10.0, originLps, ct.geometry());
+///   auto comps = explain::camComponents(cellsNormalised, 32, 10.0, originLps, 0.5);
 ///   auto f = explain::measureNoduleNear(ct, comps[0], hm);   // region growing on the CT
 #include <array>
 #include <optional>
@@ -15,9 +15,13 @@
 
 namespace explain {
 
-/// Trilinear resampling of a cells^3 grid (i fastest, cell (0,0,0) centred at originLps, axis-aligned
-/// LPS with spacing cellMm) onto every voxel of `ct` (axis-aligned, any axis flips). Outside the cell
-/// grid's hull values are clamped to the nearest cell. Throws ExplainError for an oblique CT.
+/// Resamples a cells^3 grid (i fastest, cell (0,0,0) centred at originLps, axis-aligned LPS with spacing
+/// cellMm) onto every voxel of `ct` (axis-aligned, any axis flips) with a uniform cubic B-spline whose
+/// coefficients are the cell values (smooth, non-negative weights, no overshoot). Unlike trilinear
+/// interpolation, whose maximum always sits on a cell centre, the B-spline's maximum moves towards the
+/// stronger neighbours, i.e. between cell centres (it smooths by about one cell: a single cell of 1 gives
+/// (2/3)^3 at its centre). Outside the cell grid's hull the position is clamped to the nearest cell centre,
+/// edge cells repeat. Throws ExplainError for an oblique CT.
 std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, double cellMm,
                                const std::array<double, 3>& originLps, const imaging::VolumeGeometry& ct,
                                int threads = 0);
@@ -35,7 +39,7 @@ std::vector<CamComponent> camComponents(const std::vector<float>& cellValues01, 
 
 /// CAM-weighted centroid (LPS, mm) of the 3x3x3 cells around the maximal cell of a cells^3 grid (frame as
 /// camComponents). A sub-cell localisation computed from the CAM alone (no CT); it is not the CAM's
-/// argmax, which stays on a cell centre (20 mm cells), and is reported beside it, never instead of it.
+/// argmax on the CT grid (the pointing game), and is reported beside it, never instead of it.
 std::array<double, 3> camCentroidNearPeak(const std::vector<float>& cellValues, int cells, double cellMm,
                                           const std::array<double, 3>& originLps);
 

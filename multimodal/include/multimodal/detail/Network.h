@@ -54,6 +54,10 @@ struct Batch {
 
 struct ForwardOptions {
   bool gradToLastImageBlock = false;  ///< run the trunk without grad, the last conv block with grad
+  /// Run stem + block1 without grad and make their output `block1Features` a leaf that requires grad;
+  /// block2 and block3 run with grad (fine CAM at 32^3: gradients to block1's output and to
+  /// `imageFeatures`, no parameter gradients needed). Implies what gradToLastImageBlock gives.
+  bool gradToBlock1Features = false;
   bool gradToTextEmbeddings = false;  ///< make `textEmbeddings` a leaf that requires grad
   torch::Tensor textEmbeddingsOverride;  ///< [B,T,d] replaces the input embeddings (integrated gradients)
   bool autocastCuda = false;          ///< bf16 autocast on CUDA where the LibTorch version supports it
@@ -62,6 +66,7 @@ struct ForwardOptions {
 struct NetOutput {
   torch::Tensor cancerLogit;      ///< [B] (uncalibrated)
   torch::Tensor imageFeatures;    ///< [B,64,16,16,16] activation of the last conv block (Grad-CAM)
+  torch::Tensor block1Features;   ///< [B,32,32,32,32] output of block1; only with gradToBlock1Features
   torch::Tensor textEmbeddings;   ///< [B,T,d] input embeddings (text attributions)
   torch::Tensor textToImageAttention;  ///< [B,65] attention of [CLS] over image tokens (mean of heads)
   torch::Tensor gate;             ///< [B,2] image share, text share
@@ -104,6 +109,9 @@ class MedSeekNetImpl : public torch::nn::Module {
   const NetConfig& config() const { return cfg_; }
   /// The trunk before the last conv block, and the last block itself (Grad-CAM target).
   torch::Tensor imageTrunk(const torch::Tensor& x);
+  /// stem + block1 (output [B,32,G/4,G/4,G/4]), and block2 on top of it: imageTrunk = block2(block1(...)).
+  torch::Tensor imageTrunkToBlock1(const torch::Tensor& x);
+  torch::Tensor block2(const torch::Tensor& h1);
   torch::Tensor lastImageBlock(const torch::Tensor& h);
   torch::Tensor embedText(const Batch& b);
 
