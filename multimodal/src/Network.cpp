@@ -67,6 +67,11 @@ class OneDnnConv3dFunction : public torch::autograd::Function<OneDnnConv3dFuncti
   }
 };
 
+namespace adl {
+template <class T>
+void get() = delete;
+}  // namespace adl
+
 // Runs a convBlock, its convolutions through OneDnnConv3dFunction for a batch-1 float CPU input (batches > 1
 // already get oneDNN from LibTorch; CUDA is unchanged).
 torch::Tensor runConvBlock(const nn::Sequential& block, torch::Tensor x) {
@@ -75,10 +80,12 @@ torch::Tensor runConvBlock(const nn::Sequential& block, torch::Tensor x) {
   for (const auto& m : block->children()) {
     if (auto* conv = dynamic_cast<nn::Conv3dImpl*>(m.get()); conv && oneDnn) {
       const auto& o = conv->options;
-      x = OneDnnConv3dFunction::apply(
-          x, conv->weight, std::vector<int64_t>(o.stride()->begin(), o.stride()->end()),
-          std::vector<int64_t>(c10::get<torch::ExpandingArray<3>>(o.padding())->begin(),
-                               c10::get<torch::ExpandingArray<3>>(o.padding())->end()));
+      // padding_t is c10::variant in LibTorch 1.13 and std::variant in 2.x: let argument-dependent lookup
+      // pick the matching get (the declaration below only makes get<T>(...) parse as a template call).
+      using adl::get;
+      const auto& pad = get<torch::ExpandingArray<3>>(o.padding());
+      x = OneDnnConv3dFunction::apply(x, conv->weight, std::vector<int64_t>(o.stride()->begin(), o.stride()->end()),
+                                      std::vector<int64_t>(pad->begin(), pad->end()));
     } else if (auto* bn = dynamic_cast<nn::BatchNorm3dImpl*>(m.get())) {
       x = bn->forward(x);
     } else if (conv) {
