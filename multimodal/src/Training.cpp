@@ -284,6 +284,69 @@ std::vector<CachedCase> readCohortCache(const std::string& path, const std::stri
   return cases;
 }
 
+/// Generates and preprocesses cases 0..train+val-1 of the seed's cohort on CPU threads (every 8th case
+/// full size for size "mixed"); each case gets its targets, its nodule-centre cells and its note variants.
+std::vector<CachedCase> generateCohort(const TrainOptions& o, const PreprocessOptions& pre,
+                                       const std::function<void(const std::string&)>& log) {
+  phantom::PhantomOptions small, full;
+  small.language = full.language = phantom::LanguageMix::Mixed;
+  small.size = phantom::SizePreset::Small;
+  full.size = phantom::SizePreset::Full;
+  phantom::CohortGenerator genSmall(o.seed, small), genFull(o.seed, full);
+  const int total = o.trainCases + o.valCases;
+  const double t0 = now();
+  std::vector<CachedCase> cases(static_cast<std::size_t>(total));
+  std::atomic<int> next{0}, done{0};
+  std::mutex logMutex;
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  std::exception_ptr failure;
+  for (int w = 0; w < threads; ++w)
+    pool.emplace_back([&] {
+      try {
+        for (int i = next++; i < total; i = next++) {
+          const bool useFull = o.size == "full" || (o.size == "mixed" && i % 8 == 0);
+          phantom::Case c = (useFull ? genFull : genSmall).generate(i);
+          auto p = preprocessVolume(c.volume, pre);
+          auto& cc = cases[static_cast<std::size_t>(i)];
+          cc.t = internal::targetsOf(c);
+          cc.ok = p.inScope;
+          cc.reason = p.reason;
+          if (p.inScope) {
+            const double cell = p.spacingMm * p.gridSize / 16.0;
+            for (const auto& c3 : cc.t.noduleCentersLps) {
+              int64_t ijk[3];
+              bool inside = true;
+              for (int a = 0; a < 3; ++a) {
+                ijk[a] = static_cast<int64_t>(std::floor((c3[static_cast<std::size_t>(a)] - p.originLps[static_cast<std::size_t>(a)] + 0.5 * p.spacingMm) / cell));
+                inside = inside && ijk[a] >= 0 && ijk[a] < 16;
+              }
+              if (inside) cc.noduleCells.push_back(ijk[2] * 256 + ijk[1] * 16 + ijk[0]);
+            }
+            cc.image.resize(p.values.size());
+            for (std::size_t v = 0; v < p.values.size(); ++v)
+              cc.image[v] = static_cast<std::uint8_t>(std::lround((p.values[v] + 1.0f) * 127.5f));
+          }
+          std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<std::uint64_t>(i));
+          cc.notes.push_back(c.note);
+          for (int v = 0; v < o.textVariants; ++v) cc.notes.push_back(internal::augmentNote(c.note, rng));
+          const int d = ++done;
+          if (d % std::max(1, total / 10) == 0) {
+            std::lock_guard<std::mutex> lk(logMutex);
+            log(fmt("generated %.0f / %.0f cases (%.1f s)", d, total, now() - t0));
+          }
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(logMutex);
+        if (!failure) failure = std::current_exception();
+        next = total;
+      }
+    });
+  for (auto& th : pool) th.join();
+  if (failure) std::rethrow_exception(failure);
+  return cases;
+}
+
 std::string utcNow() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -312,11 +375,6 @@ TrainReport train(const TrainOptions& o) {
     log(std::string("training on ") + (dev.is_cuda() ? "cuda" : "cpu") + ", LibTorch " + TORCH_VERSION);
     PreprocessOptions pre;
     pre.threads = 1;
-    phantom::PhantomOptions small, full;
-    small.language = full.language = phantom::LanguageMix::Mixed;
-    small.size = phantom::SizePreset::Small;
-    full.size = phantom::SizePreset::Full;
-    phantom::CohortGenerator genSmall(o.seed, small), genFull(o.seed, full);
 
     // ---- generate + preprocess on CPU threads ----
     const int total = o.trainCases + o.valCases;
@@ -329,59 +387,11 @@ TrainReport train(const TrainOptions& o) {
       if (cases.size() != static_cast<std::size_t>(total)) throw ModelError("cohort cache '" + o.cohortCache + "' has the wrong case count");
       log(fmt("read %.0f cases from the cohort cache (%.1f s): ", total, now() - t0) + o.cohortCache);
     } else {
-    cases.resize(static_cast<std::size_t>(total));
-    std::atomic<int> next{0}, done{0};
-    std::mutex logMutex;
-    int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> pool;
-    std::exception_ptr failure;
-    for (int w = 0; w < threads; ++w)
-      pool.emplace_back([&] {
-        try {
-          for (int i = next++; i < total; i = next++) {
-            const bool useFull = o.size == "full" || (o.size == "mixed" && i % 8 == 0);
-            phantom::Case c = (useFull ? genFull : genSmall).generate(i);
-            auto p = preprocessVolume(c.volume, pre);
-            auto& cc = cases[static_cast<std::size_t>(i)];
-            cc.t = internal::targetsOf(c);
-            cc.ok = p.inScope;
-            cc.reason = p.reason;
-            if (p.inScope) {
-              const double cell = p.spacingMm * p.gridSize / 16.0;
-              for (const auto& c3 : cc.t.noduleCentersLps) {
-                int64_t ijk[3];
-                bool inside = true;
-                for (int a = 0; a < 3; ++a) {
-                  ijk[a] = static_cast<int64_t>(std::floor((c3[static_cast<std::size_t>(a)] - p.originLps[static_cast<std::size_t>(a)] + 0.5 * p.spacingMm) / cell));
-                  inside = inside && ijk[a] >= 0 && ijk[a] < 16;
-                }
-                if (inside) cc.noduleCells.push_back(ijk[2] * 256 + ijk[1] * 16 + ijk[0]);
-              }
-              cc.image.resize(p.values.size());
-              for (std::size_t v = 0; v < p.values.size(); ++v)
-                cc.image[v] = static_cast<std::uint8_t>(std::lround((p.values[v] + 1.0f) * 127.5f));
-            }
-            std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<std::uint64_t>(i));
-            cc.notes.push_back(c.note);
-            for (int v = 0; v < o.textVariants; ++v) cc.notes.push_back(internal::augmentNote(c.note, rng));
-            const int d = ++done;
-            if (d % std::max(1, total / 10) == 0) {
-              std::lock_guard<std::mutex> lk(logMutex);
-              log(fmt("generated %.0f / %.0f cases (%.1f s)", d, total, now() - t0));
-            }
-          }
-        } catch (...) {
-          std::lock_guard<std::mutex> lk(logMutex);
-          if (!failure) failure = std::current_exception();
-          next = total;
-        }
-      });
-    for (auto& th : pool) th.join();
-    if (failure) std::rethrow_exception(failure);
-    if (!o.cohortCache.empty()) {
-      writeCohortCache(o.cohortCache, key, cases);
-      log(fmt("wrote the cohort cache (%.1f s): ", now() - t0) + o.cohortCache);
-    }
+      cases = generateCohort(o, pre, log);
+      if (!o.cohortCache.empty()) {
+        writeCohortCache(o.cohortCache, key, cases);
+        log(fmt("wrote the cohort cache (%.1f s): ", now() - t0) + o.cohortCache);
+      }
     }
     rep.generateSeconds = now() - t0;
 
@@ -401,12 +411,18 @@ TrainReport train(const TrainOptions& o) {
             static_cast<double>(rep.valCases), rep.skippedOutOfScope, rep.generateSeconds));
 
     // ---- vocabulary + tokens ----
-    std::vector<std::string> corpus;
-    for (int64_t i : trainIdx)
-      for (const auto& n : cases[static_cast<std::size_t>(i)].notes) corpus.push_back(n);
+    // A warm start keeps the vocabulary of its weights (token ids must mean what they meant).
     detail::LoadedNetwork init;
-    if (!o.initPath.empty()) init = detail::loadNetwork(o.initPath, torch::Device(torch::kCPU));
-    Tokenizer tok = o.initPath.empty() ? Tokenizer::learn(corpus, 2) : init.tokenizer;
+    Tokenizer tok;
+    if (!o.initPath.empty()) {
+      init = detail::loadNetwork(o.initPath, torch::Device(torch::kCPU));
+      tok = init.tokenizer;
+    } else {
+      std::vector<std::string> corpus;
+      for (int64_t i : trainIdx)
+        for (const auto& n : cases[static_cast<std::size_t>(i)].notes) corpus.push_back(n);
+      tok = Tokenizer::learn(corpus, 2);
+    }
     rep.vocabSize = tok.size();
     if (!o.vocabPath.empty()) {
       std::ofstream vf(o.vocabPath, std::ios::binary);
