@@ -35,12 +35,16 @@ std::vector<float> toVector(const torch::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-// Values divided by their maximum (unchanged when the maximum is not positive).
-std::vector<float> normalisedVector(const torch::Tensor& t) {
-  auto v = toVector(t);
+// Divides the values by their maximum (unchanged when the maximum is not positive).
+void normaliseToMax(std::vector<float>& v) {
   const float mx = v.empty() ? 0.f : *std::max_element(v.begin(), v.end());
   if (mx > 0)
     for (float& x : v) x /= mx;
+}
+
+std::vector<float> normalisedVector(const torch::Tensor& t) {
+  auto v = toVector(t);
+  normaliseToMax(v);
   return v;
 }
 
@@ -203,7 +207,6 @@ struct Explainer::Impl {
         auto sum = torch::zeros_like(emb);
         for (int s = 1; s <= igSteps; ++s) {
           md::ForwardOptions fi = fo;
-          fi.gradToLastImageBlock = false;
           fi.gradToBlock1Features = false;
           fi.gradToTextEmbeddings = false;
           auto x = (emb * (static_cast<double>(s) / igSteps)).unsqueeze(0).requires_grad_(true);
@@ -384,9 +387,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
     h.geometry = volume->geometry();
     if (options_.heatmapOnCtGrid) {
       h.values = camToCtGrid(h.cellValues, cells, h.cellSpacingMm, h.cellOriginLps, h.geometry, options_.threads);
-      const float ctMax = h.values.empty() ? 0.f : *std::max_element(h.values.begin(), h.values.end());
-      if (ctMax > 0)
-        for (float& v : h.values) v /= ctMax;
+      normaliseToMax(h.values);  // the B-spline can over- or undershoot the cells' maximum of 1
     }
     if (h.rawMax <= 0) e.warnings.push_back("the image part of the model shows no positive evidence (CAM is zero)");
     auto comps = camComponents(h.cellValues, cells, h.cellSpacingMm, h.cellOriginLps, options_.camThreshold);

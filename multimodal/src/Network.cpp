@@ -81,7 +81,7 @@ torch::Tensor runConvBlock(const nn::Sequential& block, torch::Tensor x) {
     if (auto* conv = dynamic_cast<nn::Conv3dImpl*>(m.get()); conv && oneDnn) {
       const auto& o = conv->options;
       // padding_t is c10::variant in LibTorch 1.13 and std::variant in 2.x: let argument-dependent lookup
-      // pick the matching get (the declaration below only makes get<T>(...) parse as a template call).
+      // pick the matching get (adl::get above only makes get<T>(...) parse as a template call).
       using adl::get;
       const auto& pad = get<torch::ExpandingArray<3>>(o.padding());
       x = OneDnnConv3dFunction::apply(x, conv->weight, std::vector<int64_t>(o.stride()->begin(), o.stride()->end()),
@@ -314,20 +314,12 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
       h1 = h1.detach().requires_grad_(true);
       out.block1Features = h1;
       feat = lastImageBlock(block2(h1));
-    } else if (o.gradToLastImageBlock) {
-      torch::Tensor h;
-      {
-        torch::NoGradGuard ng;
-        h = imageTrunk(b.image);
-      }
-      h = h.detach();
-      feat = lastImageBlock(h);
     } else {
       feat = lastImageBlock(imageTrunk(b.image));
     }
   }
   feat = feat.to(torch::kFloat);
-  if ((o.gradToLastImageBlock || o.gradToBlock1Features) && feat.requires_grad()) feat.retain_grad();
+  if (o.gradToBlock1Features && feat.requires_grad()) feat.retain_grad();
   out.imageFeatures = feat;
   out.noduleMapLogits = noduleMap_->forward(feat).squeeze(1);
   auto pooled = torch::adaptive_max_pool3d(feat, {4, 4, 4});

@@ -110,11 +110,11 @@ TEST(MedSeekNet, ProducesTheDocumentedShapesAndMasksAbsentModalities) {
   EXPECT_NEAR(out.ageYears[0].item<float>(), 71.0f, 1e-3);
 }
 
-TEST(MedSeekNet, RunsGradientsOnlyIntoTheLastImageBlockForGradCam) {
+TEST(MedSeekNet, RunsGradientsOnlyAfterBlock1ForTheCam) {
   Tokenizer tok;
   auto net = evalNet(tok, 4);
   ForwardOptions fo;
-  fo.gradToLastImageBlock = true;
+  fo.gradToBlock1Features = true;
   fo.gradToTextEmbeddings = true;
   auto out = net->forward(tinyBatch(tok, 1, 128), fo);
   auto g = torch::autograd::grad({out.cancerLogit.sum()}, {out.imageFeatures, out.textEmbeddings});

@@ -7,11 +7,13 @@
 ///   auto text = multimodal::detail::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
 ///   auto batch = multimodal::detail::makeBatch({pre.values.data()}, ln.net->config().gridSize, {&text})
 ///                    .to(ln.device);
-///   multimodal::detail::ForwardOptions fo; fo.gradToLastImageBlock = true; fo.gradToTextEmbeddings = true;
+///   multimodal::detail::ForwardOptions fo; fo.gradToBlock1Features = true; fo.gradToTextEmbeddings = true;
 ///   auto out = ln.net->forward(batch, fo);            // ln.net is in eval mode
-///   auto grads = torch::autograd::grad({out.cancerLogit.sum()}, {out.imageFeatures, out.textEmbeddings});
-///   // Grad-CAM: relu(sum_c mean(grad_c) * feat_c) on the 16^3 grid; the grid maps to LPS via
-///   // pre.originLps + index * pre.spacingMm * (gridSize / 16) (+ half a cell), i = L, j = P, k = S.
+///   auto grads = torch::autograd::grad({out.cancerLogit.sum()},
+///                                      {out.block1Features, out.imageFeatures, out.textEmbeddings});
+///   // Grad-CAM on the last block: relu(sum_c mean(grad_c) * feat_c) on the 16^3 grid, which maps to LPS via
+///   // pre.originLps + index * pre.spacingMm * (gridSize / 16) (+ half a cell), i = L, j = P, k = S;
+///   // the explainer multiplies it with LayerCAM on block1's 32^3 grid (explain/src/Explainer.cpp).
 ///   // Token t of `text` is text.pieces[t - 1] (t = 0 is [CLS]): byte span begin/end in the note.
 #include <torch/torch.h>
 

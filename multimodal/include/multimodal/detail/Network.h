@@ -5,9 +5,9 @@
 ///   multimodal::detail::NetConfig cfg;  cfg.vocabSize = tok.size();
 ///   multimodal::detail::MedSeekNet net(cfg);
 ///   auto batch = multimodal::detail::makeBatch(...);           // see detail/ModelAccess.h
-///   multimodal::detail::ForwardOptions fo;  fo.gradToLastImageBlock = true;  // Grad-CAM
+///   multimodal::detail::ForwardOptions fo;  fo.gradToBlock1Features = true;  // CAM pass
 ///   auto out = net->forward(batch, fo);
-///   auto g = torch::autograd::grad({out.cancerLogit.sum()}, {out.imageFeatures})[0];
+///   auto g = torch::autograd::grad({out.cancerLogit.sum()}, {out.block1Features, out.imageFeatures});
 ///
 /// Image branch: 3-D conv encoder (stem 128^3 -> 64^3 -> 32^3 -> 16^3, last block = `block3`,
 /// output `imageFeatures` [B,64,16,16,16]) -> 64 max-pooled tokens (4x4x4) + 1 global token, and a
@@ -53,10 +53,9 @@ struct Batch {
 };
 
 struct ForwardOptions {
-  bool gradToLastImageBlock = false;  ///< run the trunk without grad, the last conv block with grad
   /// Run stem + block1 without grad and make their output `block1Features` a leaf that requires grad;
   /// block2 and block3 run with grad (fine CAM at 32^3: gradients to block1's output and to
-  /// `imageFeatures`, no parameter gradients needed). Implies what gradToLastImageBlock gives.
+  /// `imageFeatures`, no parameter gradients needed; the explainer's CAM pass).
   bool gradToBlock1Features = false;
   bool gradToTextEmbeddings = false;  ///< make `textEmbeddings` a leaf that requires grad
   torch::Tensor textEmbeddingsOverride;  ///< [B,T,d] replaces the input embeddings (integrated gradients)
