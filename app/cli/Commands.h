@@ -33,15 +33,18 @@ namespace cli {
 /// --threads), bound straight into `o` (AnalyzeCommand.cpp). `langHelp` says what the language is for.
 void addAnalysisOptions(CLI::App* c, workflow::AnalysisOptions& o, const std::string& langHelp);
 
-// Commands that need DICOM (imaging, DCMTK/ITK):
+// Commands that need DICOM (imaging, DCMTK), also in the headless build (MEDSEEK_HEADLESS):
+void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // phantom, bench phantom
+void addDiscoveryBenchCommand(CLI::App& bench, CliContext& ctx);         // bench discover
+void addAnalyzeCommand(CLI::App& app, CliContext& ctx);                  // analyze
+void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // screen, bench screen
+#ifndef MEDSEEK_HEADLESS
+// Commands that need ITK, OpenCV, VTK or Qt (full build only):
 void addInfoCommand(CLI::App& app, CliContext& ctx);
 void addSnapshotCommand(CLI::App& app, CliContext& ctx);
 void addConvertCommand(CLI::App& app, CliContext& ctx);
-void addPhantomCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // phantom, bench phantom
 void addLoadBenchCommand(CLI::App& bench, CliContext& ctx);              // bench load
-void addDiscoveryBenchCommand(CLI::App& bench, CliContext& ctx);         // bench discover
-void addAnalyzeCommand(CLI::App& app, CliContext& ctx);                  // analyze
 void addReportCommand(CLI::App& app, CliContext& ctx);                   // report
-void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx);  // screen, bench screen
+#endif
 #endif
 }  // namespace cli

@@ -32,6 +32,7 @@ struct Args {
   int statsCases = 0;
   int sanityCases = 10;
   int threads = 0;
+  int timeBatch = 1;
 };
 
 double dist(const std::array<double, 3>& a, const std::array<double, 3>& b) {
@@ -133,7 +134,7 @@ void run(const Args& a) {
       continue;
     }
     if (n == 0) {
-      auto t = ex.timeForwardVersusCam(pre, rec.note, 9);
+      auto t = ex.timeForwardVersusCam(pre, rec.note, 9, a.timeBatch);
       fwdS = t.first;
       camS = t.second;
     }
@@ -310,7 +311,7 @@ void run(const Args& a) {
                 "  \"family_history_read_yes_pct\": %.1f,\n  \"family_history_phrase_states_it_pct\": %.1f,\n"
                 "  \"no_family_history_cases\": %d,\n  \"no_family_history_read_no_pct\": %.1f,\n"
                 "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
-                "  \"gradcam_over_forward\": %.2f,\n  \"seconds\": %.1f\n}\n",
+                "  \"gradcam_over_forward\": %.2f,\n  \"timing_batch\": %d,\n  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
                 camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n),
                 pc(hitLastBlock, n), pc(measured, n),
@@ -319,7 +320,7 @@ void run(const Args& a) {
                 narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,
                 sanityN ? dropSum / sanityN : std::nan(""), pc(drops, sanityN), fhCases, pc(fhValueOk, fhCases),
                 pc(fhPhraseOk, fhCases), negCases, pc(negNotPresent, negCases), pc(agePhraseOk, ageCases), fwdS, camS,
-                fwdS > 0 ? camS / fwdS : std::nan(""), secs);
+                fwdS > 0 ? camS / fwdS : std::nan(""), a.timeBatch, secs);
   std::cout << buf;
   (void)perCase;
 }
@@ -336,6 +337,9 @@ void addEvaluateExplainCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("--device", args->device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   c->add_option("--sanity-cases", args->sanityCases, "cases that also get the randomisation and removal checks");
   c->add_option("--threads", args->threads, "CPU threads (0: LibTorch default)");
+  c->add_option("--time-batch", args->timeBatch,
+                "cases per batch when timing a forward against the Grad-CAM pass (the first case repeated)")
+      ->check(CLI::Range(1, 256));
   c->add_option("--write-expert-stats", args->statsOut, "also compute routing statistics and write them (JSON)");
   c->add_option("--stats-cases", args->statsCases, "cases for the expert statistics (default 4 x --generate)");
   c->add_flag("--plusplus", args->plusPlus, "Grad-CAM++ instead of Grad-CAM");

@@ -117,7 +117,7 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
   c->add_option("--batch", a.batch,
                 "prepared cases the model thread takes per round (one DB transaction each)")
       ->check(CLI::Range(1, 256));
-  c->add_option("--workers", a.workers, "CPU threads that load, decode and preprocess studies")
+  c->add_option("--workers", a.workers, "CPU threads that load, decode, preprocess and finish studies (findings, narrative)")
       ->check(CLI::Range(1, 64));
   c->add_option("--notes", a.notes, "CSV (header, then key,note) with key = PatientID or AccessionNumber");
   c->add_option("--weights", a.weights, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");

@@ -26,14 +26,18 @@ int main(int argc, char** argv) {
   cli::addModelCommands(app, *bench, ctx);
   cli::addEvaluateExplainCommand(app, ctx);
 #ifndef MEDSEEK_TORCH_ONLY
+#ifndef MEDSEEK_HEADLESS
   cli::addInfoCommand(app, ctx);
   cli::addConvertCommand(app, ctx);
   cli::addLoadBenchCommand(*bench, ctx);
+#endif
   cli::addDiscoveryBenchCommand(*bench, ctx);
   cli::addPhantomCommand(app, *bench, ctx);
   cli::addAnalyzeCommand(app, ctx);
+#ifndef MEDSEEK_HEADLESS
   cli::addReportCommand(app, ctx);
   cli::addSnapshotCommand(app, ctx);
+#endif
   cli::addScreenCommand(app, *bench, ctx);
 #endif
   try {

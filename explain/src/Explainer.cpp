@@ -30,11 +30,6 @@ torch::Tensor cpuF(const torch::Tensor& t) {
   return d.scalar_type() == torch::kLong ? d : d.to(torch::kFloat);
 }
 
-std::vector<float> toVector(const torch::Tensor& t) {
-  auto c = t.detach().to(torch::kCPU).to(torch::kFloat).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 // Divides the values by their maximum (unchanged when the maximum is not positive).
 void normaliseToMax(std::vector<float>& v) {
   const float mx = v.empty() ? 0.f : *std::max_element(v.begin(), v.end());
@@ -42,36 +37,34 @@ void normaliseToMax(std::vector<float>& v) {
     for (float& x : v) x /= mx;
 }
 
-std::vector<float> normalisedVector(const torch::Tensor& t) {
-  auto v = toVector(t);
-  normaliseToMax(v);
-  return v;
-}
-
 std::string heatmapMethod(bool plusPlus) {
   return std::string("layercam(block1) x ") + (plusPlus ? "grad-cam++" : "grad-cam") + "(block3)";
 }
 
-// Grad-CAM (Selvaraju et al., ICCV 2017) or Grad-CAM++ (Chattopadhay et al., WACV 2018) on the cell grid
-// [n,n,n] from activations A [C,n,n,n] and gradients G [C,n,n,n]; relu'ed.
+// Grad-CAM (Selvaraju et al., ICCV 2017) or Grad-CAM++ (Chattopadhay et al., WACV 2018) per case on the cell
+// grid from activations A [B,C,n,n,n] and gradients G [B,C,n,n,n]; relu'ed, [B,n,n,n].
 torch::Tensor gradCam(const torch::Tensor& A, const torch::Tensor& G, bool plusPlus) {
   torch::Tensor w;
   if (plusPlus) {
     auto g2 = G * G, g3 = g2 * G;
-    auto sumA = A.sum(at::IntArrayRef{1, 2, 3}, /*keepdim=*/true);
+    auto sumA = A.sum(at::IntArrayRef{2, 3, 4}, /*keepdim=*/true);
     auto denom = 2.0 * g2 + sumA * g3;
     denom = torch::where(denom.abs() > 1e-12, denom, torch::ones_like(denom));
     auto alpha = g2 / denom;
-    w = (alpha * torch::relu(G)).sum(at::IntArrayRef{1, 2, 3});
+    w = (alpha * torch::relu(G)).sum(at::IntArrayRef{2, 3, 4});
   } else {
-    w = G.mean(at::IntArrayRef{1, 2, 3});
+    w = G.mean(at::IntArrayRef{2, 3, 4});
   }
-  return torch::relu((w.view({-1, 1, 1, 1}) * A).sum(0));
+  return torch::relu((w.view({A.size(0), A.size(1), 1, 1, 1}) * A).sum(1));
 }
 
+// Each case's map [B,...] divided by its maximum (unchanged where the maximum is not positive).
 torch::Tensor normalisedToMax(const torch::Tensor& m) {
-  const float mx = m.max().item<float>();
-  return mx > 0 ? m / mx : m;
+  auto mx = m.flatten(1).amax(1);
+  mx = torch::where(mx > 0, mx, torch::ones_like(mx));
+  std::vector<int64_t> shape(static_cast<std::size_t>(m.dim()), 1);
+  shape[0] = m.size(0);
+  return m / mx.view(shape);
 }
 
 // The heatmap, on block1's 32^3 grid (10 mm cells): LayerCAM (Jiang et al., "LayerCAM: Exploring
@@ -80,30 +73,35 @@ torch::Tensor normalisedToMax(const torch::Tensor& m) {
 // localisation where Grad-CAM's global channel weights do not - multiplied by the last block's Grad-CAM
 // (or Grad-CAM++) resized onto that grid (trilinear, half-cell convention as an image resize), so that the
 // fine map shows only where the last block also sees the class evidence. Both are normalised to max 1
-// first. A1, G1: block1's activation and gradient [32,m,m,m]; A3, G3: the last block's [64,n,n,n].
-// Returns {fused [m,m,m], last block's CAM [n,n,n]}.
+// first. Per case of the batch: A1, G1: block1's activation and gradient [B,32,m,m,m]; A3, G3: the last
+// block's [B,64,n,n,n]. Returns {fused [B,m,m,m], last block's CAM [B,n,n,n]}.
 std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const torch::Tensor& G1,
                                                  const torch::Tensor& A3, const torch::Tensor& G3,
                                                  bool plusPlus) {
   auto last = gradCam(A3, G3, plusPlus);
-  auto layer = torch::relu((torch::relu(G1) * A1).sum(0));
-  const auto m = A1.size(1);
-  auto lastOnFine = torch::upsample_trilinear3d(normalisedToMax(last).unsqueeze(0).unsqueeze(0),
-                                                std::vector<int64_t>{m, m, m}, /*align_corners=*/false)
-                        .squeeze(0)
-                        .squeeze(0);
+  auto layer = torch::relu((torch::relu(G1) * A1).sum(1));
+  const auto m = A1.size(2);
+  auto lastOnFine = torch::upsample_trilinear3d(normalisedToMax(last).unsqueeze(1), std::vector<int64_t>{m, m, m},
+                                                /*align_corners=*/false)
+                        .squeeze(1);
   return {normalisedToMax(layer) * lastOnFine, last};
 }
 
-// fusedCam for a pass run with ForwardOptions::gradToBlock1Features and the gradients of the logit to
-// block1's output (g1) and the last block's output (g3).
+// fusedCam for a pass run with ForwardOptions::gradToBlock1Features and the gradients of the summed logits
+// to block1's output (g1) and the last block's output (g3).
 std::pair<torch::Tensor, torch::Tensor> camFromPass(const md::NetOutput& out, const torch::Tensor& g1,
                                                     const torch::Tensor& g3, bool plusPlus) {
-  auto A1 = out.block1Features[0].detach().to(torch::kFloat);
-  auto A3 = out.imageFeatures[0].detach().to(torch::kFloat);
-  auto G1 = g1.defined() ? g1[0].to(torch::kFloat) : torch::zeros_like(A1);
-  auto G3 = g3.defined() ? g3[0].to(torch::kFloat) : torch::zeros_like(A3);
+  auto A1 = out.block1Features.detach().to(torch::kFloat);
+  auto A3 = out.imageFeatures.detach().to(torch::kFloat);
+  auto G1 = g1.defined() ? g1.to(torch::kFloat) : torch::zeros_like(A1);
+  auto G3 = g3.defined() ? g3.to(torch::kFloat) : torch::zeros_like(A3);
   return fusedCam(A1, G1, A3, G3, plusPlus);
+}
+
+// Row r of a [B,...] CPU float tensor as a vector.
+std::vector<float> row(const torch::Tensor& t, int64_t r) {
+  auto c = t[r].contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
 std::array<double, 3> cellOrigin(const multimodal::PreprocessedVolume& pre, int cells,
@@ -119,7 +117,6 @@ std::array<double, 3> cellOrigin(const multimodal::PreprocessedVolume& pre, int 
   return o;
 }
 
-const char* kTypes[3] = {"solid", "part_solid", "non_solid"};
 clinical::NoduleType noduleType(const std::string& t) {
   if (t == "part_solid") return clinical::NoduleType::PartSolid;
   if (t == "non_solid") return clinical::NoduleType::NonSolid;
@@ -127,6 +124,49 @@ clinical::NoduleType noduleType(const std::string& t) {
 }
 bool upperLobe(const std::string& l) { return l == "RUL" || l == "LUL"; }
 
+}  // namespace
+
+struct ModelPass {
+  bool outOfScope = false;
+  std::string outOfScopeReason;
+  multimodal::PreprocessedVolume ownPreprocessed;  // when runModel preprocessed the volume itself
+  bool ownsPreprocessed = false;
+  bool usedImage = false, usedNote = false;
+  multimodal::Prediction pred;
+  int cells = 0, lastBlockCells = 0;
+  std::vector<float> cam, lastBlockCam;  // un-normalised: fused (cells^3) and the last block's (lastBlockCells^3)
+  md::TextInput text;
+  bool truncated = false;
+  std::vector<float> tokenScores;  // per token id (0 = [CLS]): cancer logit, gradient x input (or IG)
+  std::vector<float> ageScores;    // per token id: the age head, gradient x input
+  int64_t ageAttentionToken = -1;  // the token the age head attends to most
+  NoteAttributions note;           // tokenScores aggregated to words and phrases
+  std::vector<std::vector<double>> occlusion;  // note heads for the note, then with each phrase blanked
+  double forwardSeconds = 0, camSeconds = 0;
+
+  const multimodal::PreprocessedVolume* preprocessed(const ExplainInput& in) const {
+    return ownsPreprocessed ? &ownPreprocessed : in.preprocessed;
+  }
+};
+
+namespace {
+// A note with the bytes of each of its phrases blanked in turn (occlusion), after the note itself.
+std::vector<std::string> occludedNotes(const std::string& note, const std::vector<NoteSpan>& phrases) {
+  std::vector<std::string> out{note};
+  for (const auto& p : phrases) {
+    std::string n = note;
+    for (std::size_t b = p.begin; b < p.end && b < n.size(); ++b) n[b] = ' ';
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+std::vector<TokenScore> tokenScores(const md::TextInput& text, const std::vector<float>& perId) {
+  std::vector<TokenScore> ts;
+  for (std::size_t t = 0; t < text.pieces.size() && t + 1 < perId.size(); ++t)
+    ts.push_back({text.pieces[t].begin, text.pieces[t].end, static_cast<double>(perId[t + 1])});
+  return ts;
+}
 }  // namespace
 
 struct Explainer::Impl {
@@ -139,105 +179,141 @@ struct Explainer::Impl {
   std::string statsNote;
   std::string modelSha;
 
-  struct Pass {
-    md::NetOutput out;        // CPU copies of the heads
-    torch::Tensor cam;        // [m,m,m] CPU: the heatmap (block1 LayerCAM x last block's CAM)
-    torch::Tensor lastBlockCam;  // [n,n,n] CPU: the last block's Grad-CAM (or ++) alone
-    torch::Tensor tokenScores;  // [T] CPU (cancer logit), empty without note
-    std::map<std::string, torch::Tensor> factorScores;  // [T] per note head
-    double forwardSeconds = 0, camSeconds = 0;
-  };
-
   md::MedSeekNet& net(bool randomised) { return randomised ? randomNet : ln->net; }
 
-  /// The note heads for several notes at once, text only (no image): [familyHistory, female, age, smoking...].
+  /// The note heads for several notes at once, text only (no image): [familyHistory, female, smoking...],
+  /// in forwards of at most 256 notes.
   std::vector<std::vector<double>> noteHeads(const std::vector<std::string>& notes) {
     torch::NoGradGuard ng;
-    std::vector<md::TextInput> inputs;
-    inputs.reserve(notes.size());
-    for (const auto& n : notes) inputs.push_back(md::tokenizeNote(ln->tokenizer, n, ln->net->config().maxTokens));
-    std::vector<const float*> images(notes.size(), nullptr);
-    std::vector<const md::TextInput*> texts;
-    for (const auto& t : inputs) texts.push_back(&t);
-    auto out = ln->net->forward(md::makeBatch(images, ln->net->config().gridSize, texts).to(ln->device), {});
-    auto fh = cpuF(out.familyHistoryLogit), female = cpuF(out.sexFemaleLogit), smoking = cpuF(out.smokingLogits);
-    std::vector<std::vector<double>> rows(notes.size());
-    for (std::size_t i = 0; i < notes.size(); ++i) {
-      const auto k = static_cast<int64_t>(i);
-      rows[i] = {fh[k].item<double>(), female[k].item<double>()};
-      for (int64_t c = 0; c < smoking.size(1); ++c) rows[i].push_back(smoking[k][c].item<double>());
+    std::vector<std::vector<double>> rows;
+    rows.reserve(notes.size());
+    constexpr std::size_t kChunk = 256;
+    for (std::size_t s = 0; s < notes.size(); s += kChunk) {
+      const std::size_t e = std::min(notes.size(), s + kChunk);
+      std::vector<md::TextInput> inputs;
+      for (std::size_t i = s; i < e; ++i)
+        inputs.push_back(md::tokenizeNote(ln->tokenizer, notes[i], ln->net->config().maxTokens));
+      std::vector<const float*> images(inputs.size(), nullptr);
+      std::vector<const md::TextInput*> texts;
+      for (const auto& t : inputs) texts.push_back(&t);
+      auto out = ln->net->forward(md::makeBatch(images, ln->net->config().gridSize, texts).to(ln->device), {});
+      auto heads = torch::cat({cpuF(out.familyHistoryLogit).view({-1, 1}), cpuF(out.sexFemaleLogit).view({-1, 1}),
+                               cpuF(out.smokingLogits)},
+                              1)
+                       .to(torch::kDouble)
+                       .contiguous();
+      const auto* h = heads.data_ptr<double>();
+      const auto w = heads.size(1);
+      for (int64_t i = 0; i < heads.size(0); ++i) rows.emplace_back(h + i * w, h + (i + 1) * w);
     }
     return rows;
   }
 
-  Pass run(const multimodal::PreprocessedVolume* pre, const md::TextInput* text, bool plusPlus, bool factorGrads,
-           bool randomised, int igSteps) {
-    Pass p;
+  /// Integrated gradients of the cancer logit on the note's embeddings, from a zero embedding, for case
+  /// `r` of `batch` (the image input stays as it is): per token id.
+  std::vector<float> integratedGradients(md::MedSeekNet& n, const md::Batch& batch, int64_t r, const torch::Tensor& emb,
+                                         const md::ForwardOptions& fo, int steps) {
+    md::Batch one;
+    one.image = batch.image.size(0) > r && batch.image.size(2) > 1 ? batch.image.narrow(0, r, 1) : batch.image.narrow(0, 0, 1);
+    one.imagePresent = batch.imagePresent.narrow(0, r, 1);
+    one.tokens = batch.tokens.narrow(0, r, 1);
+    one.tokenValid = batch.tokenValid.narrow(0, r, 1);
+    one.numberValue = batch.numberValue.narrow(0, r, 1);
+    one.isNumber = batch.isNumber.narrow(0, r, 1);
+    one.textPresent = batch.textPresent.narrow(0, r, 1);
+    auto sum = torch::zeros_like(emb);
+    for (int s = 1; s <= steps; ++s) {
+      md::ForwardOptions fi = fo;
+      fi.gradToBlock1Features = false;
+      fi.gradToTextEmbeddings = false;
+      auto x = (emb * (static_cast<double>(s) / steps)).unsqueeze(0).requires_grad_(true);
+      fi.textEmbeddingsOverride = x;
+      auto o2 = n->forward(one, fi);
+      auto gi = torch::autograd::grad({o2.cancerLogit.sum()}, {x}, {}, false, false, true)[0];
+      if (gi.defined()) sum += gi[0];
+    }
+    auto v = ((sum / steps) * emb).sum(-1).to(torch::kCPU).to(torch::kFloat).contiguous();
+    return std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+  }
+
+  /// The network with gradients on the cases `ps` (in scope, each with an image and/or a note) as one
+  /// batch: heads, CAM (cases with an image), note scores (cases with a note). `pres` / `texts` are the
+  /// cases' inputs (nullptr where absent).
+  void runBatch(const std::vector<ModelPass*>& ps, const std::vector<const multimodal::PreprocessedVolume*>& pres,
+                bool plusPlus, bool randomised, int igSteps) {
     torch::AutoGradMode grad(true);
     const auto t0 = Clock::now();
     auto& n = net(randomised);
-    auto batch = md::makeBatch({pre ? pre->values.data() : nullptr}, n->config().gridSize, {text}).to(ln->device);
+    const auto B = static_cast<int64_t>(ps.size());
+    std::vector<const float*> images;
+    std::vector<const md::TextInput*> texts;
+    bool anyImage = false, anyText = false;
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      images.push_back(pres[i] ? pres[i]->values.data() : nullptr);
+      texts.push_back(ps[i]->usedNote ? &ps[i]->text : nullptr);
+      anyImage = anyImage || pres[i];
+      anyText = anyText || ps[i]->usedNote;
+    }
+    const bool cuda = ln->device.is_cuda();
+    auto batch = md::makeBatch(images, n->config().gridSize, texts, /*pinnedMemory=*/cuda).to(ln->device, cuda);
     md::ForwardOptions fo;
-    fo.gradToBlock1Features = pre != nullptr;
-    fo.gradToTextEmbeddings = text != nullptr;
-    fo.autocastCuda = ln->autocast && ln->device.is_cuda();
+    fo.gradToBlock1Features = anyImage;
+    fo.gradToTextEmbeddings = anyText;
+    fo.autocastCuda = ln->autocast && cuda;
     auto out = n->forward(batch, fo);
-    p.forwardSeconds = since(t0);
+    const double forwardSeconds = since(t0);
     const auto t1 = Clock::now();
     std::vector<torch::Tensor> inputs;
-    if (pre) {
+    if (anyImage) {
       inputs.push_back(out.block1Features);
       inputs.push_back(out.imageFeatures);
     }
-    if (text) inputs.push_back(out.textEmbeddings);
-    // Gradients to these activations only (autograd::grad computes no parameter gradients).
-    auto grads = torch::autograd::grad({out.cancerLogit.sum()}, inputs, {}, /*retain_graph=*/true,
+    if (anyText) inputs.push_back(out.textEmbeddings);
+    // Gradients to these activations only (autograd::grad computes no parameter gradients). The summed
+    // logits give each case its own gradient: the cases of a batch do not interact in eval mode.
+    auto grads = torch::autograd::grad({out.cancerLogit.sum()}, inputs, {}, /*retain_graph=*/anyText,
                                        /*create_graph=*/false, /*allow_unused=*/true);
-    if (pre) {
+    if (anyImage) {
       auto [fused, last] = camFromPass(out, grads[0], grads[1], plusPlus);
-      p.cam = fused.to(torch::kCPU);
-      p.lastBlockCam = last.to(torch::kCPU);
-    }
-    p.camSeconds = since(t1);
-    if (text) {
-      auto emb = out.textEmbeddings[0].detach();
-      auto g = grads.back();
-      if (igSteps > 0) {
-        // Integrated gradients from a zero embedding (the image input stays as it is).
-        auto sum = torch::zeros_like(emb);
-        for (int s = 1; s <= igSteps; ++s) {
-          md::ForwardOptions fi = fo;
-          fi.gradToBlock1Features = false;
-          fi.gradToTextEmbeddings = false;
-          auto x = (emb * (static_cast<double>(s) / igSteps)).unsqueeze(0).requires_grad_(true);
-          fi.textEmbeddingsOverride = x;
-          torch::Tensor gi;
-          {
-            auto o2 = n->forward(batch, fi);
-            gi = torch::autograd::grad({o2.cancerLogit.sum()}, {x}, {}, false, false, true)[0];
-          }
-          if (gi.defined()) sum += gi[0];
-        }
-        p.tokenScores = ((sum / igSteps) * emb).sum(-1).to(torch::kCPU).to(torch::kFloat);
-      } else {
-        p.tokenScores = g.defined() ? (g[0] * emb).sum(-1).to(torch::kCPU).to(torch::kFloat)
-                                    : torch::zeros({emb.size(0)});
-      }
-      if (factorGrads) {
-        auto smokingIdx = out.smokingLogits[0].argmax().item<int64_t>();
-        std::vector<std::pair<std::string, torch::Tensor>> heads = {
-            {"family_history", out.familyHistoryLogit.sum()},
-            {"sex", out.sexFemaleLogit.sum()},
-            {"age", out.ageYears.sum()},
-            {"smoking", out.smokingLogits[0][smokingIdx]}};
-        for (auto& [name, y] : heads) {
-          auto gg = torch::autograd::grad({y}, {out.textEmbeddings}, {}, true, false, true)[0];
-          p.factorScores[name] = gg.defined() ? (gg[0] * emb).sum(-1).to(torch::kCPU).to(torch::kFloat)
-                                              : torch::zeros({emb.size(0)});
-        }
+      auto fusedCpu = fused.to(torch::kCPU).contiguous(), lastCpu = last.to(torch::kCPU).contiguous();
+      for (int64_t i = 0; i < B; ++i) {
+        auto& p = *ps[static_cast<std::size_t>(i)];
+        if (!p.usedImage) continue;
+        p.cells = static_cast<int>(fusedCpu.size(1));
+        p.lastBlockCells = static_cast<int>(lastCpu.size(1));
+        p.cam = row(fusedCpu, i);
+        p.lastBlockCam = row(lastCpu, i);
       }
     }
-    md::NetOutput& c = p.out;
+    const double camSeconds = since(t1);
+    if (anyText) {
+      auto emb = out.textEmbeddings.detach();
+      torch::Tensor scores;
+      if (igSteps <= 0) {
+        const auto& g = grads.back();
+        scores = (g.defined() ? (g * emb).sum(-1) : torch::zeros({B, emb.size(1)}, emb.options()));
+        scores = scores.to(torch::kCPU).to(torch::kFloat).contiguous();
+      }
+      // The age head's gradient x input: its evidence when its attention is not on a number token.
+      auto ga = torch::autograd::grad({out.ageYears.sum()}, {out.textEmbeddings}, {}, false, false, true)[0];
+      auto ageScores = (ga.defined() ? (ga * emb).sum(-1) : torch::zeros({B, emb.size(1)}, emb.options()))
+                           .to(torch::kCPU)
+                           .to(torch::kFloat)
+                           .contiguous();
+      auto attention = cpuF(out.ageAttention).argmax(1);
+      for (int64_t i = 0; i < B; ++i) {
+        auto& p = *ps[static_cast<std::size_t>(i)];
+        if (!p.usedNote) continue;
+        const auto T = static_cast<int64_t>(p.text.ids.size());
+        p.tokenScores = igSteps > 0 ? integratedGradients(n, batch, i, emb[i], fo, igSteps)
+                                    : row(scores, i);
+        p.tokenScores.resize(static_cast<std::size_t>(T));
+        p.ageScores = row(ageScores, i);
+        p.ageScores.resize(static_cast<std::size_t>(T));
+        p.ageAttentionToken = attention[i].item<int64_t>();
+      }
+    }
+    md::NetOutput c;
     c.cancerLogit = cpuF(out.cancerLogit);
     c.gate = cpuF(out.gate);
     c.routing = cpuF(out.routing);
@@ -256,7 +332,12 @@ struct Explainer::Impl {
     c.familyHistoryLogit = cpuF(out.familyHistoryLogit);
     c.smokingLogits = cpuF(out.smokingLogits);
     c.priorCancerLogit = cpuF(out.priorCancerLogit);
-    return p;
+    for (int64_t i = 0; i < B; ++i) {
+      auto& p = *ps[static_cast<std::size_t>(i)];
+      md::fillPrediction(c, i, ln->temperature, p.pred);
+      p.forwardSeconds = forwardSeconds / static_cast<double>(B);
+      p.camSeconds = camSeconds / static_cast<double>(B);
+    }
   }
 };
 
@@ -301,45 +382,102 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const std::strin
 Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal::PreprocessedVolume* preIn,
                                const std::string& note) {
   const auto t0 = Clock::now();
-  if (!volume && note.empty()) throw ExplainError("nothing to explain: the case has neither an image nor a note");
+  const ExplainInput in{volume, preIn, note};
+  auto passes = runModel({in});
+  Explanation e = finish(in, *passes.front());
+  e.totalSeconds = since(t0);
+  return e;
+}
+
+std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vector<ExplainInput>& cases) {
   auto& ln = *impl_->ln;
-  Explanation e;
-  e.language = options_.language == "zh" ? "zh" : "en";
-  e.modelSha256 = impl_->modelSha;
-  multimodal::PreprocessedVolume own;
-  const multimodal::PreprocessedVolume* pre = nullptr;
-  if (volume) {
-    if (preIn) {
-      pre = preIn;
-    } else {
-      own = multimodal::preprocessVolume(*volume, ln.preprocess);
-      pre = &own;
+  std::vector<std::shared_ptr<ModelPass>> passes;
+  std::vector<ModelPass*> run;
+  std::vector<const multimodal::PreprocessedVolume*> runPre;
+  for (const auto& in : cases) {
+    if (!in.volume && in.note.empty())
+      throw ExplainError("nothing to explain: the case has neither an image nor a note");
+    auto p = std::make_shared<ModelPass>();
+    const multimodal::PreprocessedVolume* pre = nullptr;
+    if (in.volume) {
+      if (!in.preprocessed) {
+        p->ownPreprocessed = multimodal::preprocessVolume(*in.volume, ln.preprocess);
+        p->ownsPreprocessed = true;
+      }
+      pre = p->preprocessed(in);
+      if (!pre->inScope) {
+        p->outOfScope = true;
+        p->outOfScopeReason = pre->reason;
+        passes.push_back(std::move(p));
+        continue;
+      }
     }
-    e.preprocessSeconds = pre->seconds;
-    if (!pre->inScope) {
-      e.outOfScope = true;
-      e.outOfScopeReason = pre->reason;
-      e.probability = e.logit = std::nan("");
-      e.narrative = composeNarrative(e, e.language);
-      e.totalSeconds = since(t0);
-      return e;
+    p->usedImage = pre != nullptr;
+    p->usedNote = !in.note.empty();
+    if (p->usedNote) {
+      p->text = md::tokenizeNote(ln.tokenizer, in.note, ln.net->config().maxTokens);
+      p->truncated = ln.tokenizer.encode(in.note).size() + 1 > p->text.ids.size();
     }
+    run.push_back(p.get());
+    runPre.push_back(pre);
+    passes.push_back(std::move(p));
   }
-  md::TextInput text;
-  if (!note.empty()) text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
-  e.usedImage = pre != nullptr;
-  e.usedNote = !note.empty();
-  Impl::Pass pass;
   try {
-    pass = impl_->run(pre, e.usedNote ? &text : nullptr, options_.gradCamPlusPlus, e.usedNote, false,
-                      options_.integratedGradientSteps);
+    if (!run.empty())
+      impl_->runBatch(run, runPre, options_.gradCamPlusPlus, false, options_.integratedGradientSteps);
+    // Note attributions, then the occlusion forwards of every case's phrases in one text-only batch.
+    std::vector<std::string> occluded;
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // per case: its rows in `occluded`
+    for (std::size_t i = 0; i < passes.size(); ++i) {
+      auto& p = *passes[i];
+      if (!p.usedNote) {
+        ranges.emplace_back(0, 0);
+        continue;
+      }
+      p.note = aggregateNote(cases[i].note, tokenScores(p.text, p.tokenScores));
+      if (options_.integratedGradientSteps > 0)
+        p.note.method =
+            "integrated gradients (" + std::to_string(options_.integratedGradientSteps) + " steps, zero baseline)";
+      p.note.truncated = p.truncated;
+      auto notes = occludedNotes(cases[i].note, p.note.phrases);
+      ranges.emplace_back(occluded.size(), occluded.size() + notes.size());
+      for (auto& n : notes) occluded.push_back(std::move(n));
+    }
+    if (!occluded.empty()) {
+      auto heads = impl_->noteHeads(occluded);
+      for (std::size_t i = 0; i < passes.size(); ++i)
+        passes[i]->occlusion.assign(heads.begin() + static_cast<std::ptrdiff_t>(ranges[i].first),
+                                    heads.begin() + static_cast<std::ptrdiff_t>(ranges[i].second));
+    }
   } catch (const c10::Error& err) {
     throw ExplainError(std::string("the model failed while explaining: ") + err.what_without_backtrace());
   }
+  return {passes.begin(), passes.end()};
+}
+
+Explanation Explainer::finish(const ExplainInput& in, const ModelPass& pass) const {
+  const auto t0 = Clock::now();
+  const imaging::CtVolume* volume = in.volume;
+  const std::string& note = in.note;
+  Explanation e;
+  e.language = options_.language == "zh" ? "zh" : "en";
+  e.modelSha256 = impl_->modelSha;
+  const multimodal::PreprocessedVolume* pre = volume ? pass.preprocessed(in) : nullptr;
+  if (pre) e.preprocessSeconds = pre->seconds;
+  if (pass.outOfScope) {
+    e.outOfScope = true;
+    e.outOfScopeReason = pass.outOfScopeReason;
+    e.probability = e.logit = std::nan("");
+    e.narrative = composeNarrative(e, e.language);
+    e.totalSeconds = since(t0);
+    return e;
+  }
+  const md::TextInput& text = pass.text;
+  e.usedImage = pass.usedImage;
+  e.usedNote = pass.usedNote;
   e.forwardSeconds = pass.forwardSeconds;
   e.camSeconds = pass.camSeconds;
-  multimodal::Prediction pred;
-  md::fillPrediction(pass.out, 0, ln.temperature, pred);
+  const multimodal::Prediction& pred = pass.pred;
   e.probability = pred.probability;
   e.logit = pred.logit;
 
@@ -348,7 +486,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
   e.routing.textShare = pred.textShare;
   e.routing.statisticsAvailable = impl_->statsLoaded;
   e.routing.statisticsSource = impl_->statsLoaded ? impl_->stats.source + " (" + impl_->stats.cohort + ")" : "";
-  if (!ln.net->config().dense) {
+  if (!impl_->ln->net->config().dense) {
     for (const auto& c : pred.topExperts) {
       ExpertSummary s;
       s.expert = c.expert;
@@ -371,19 +509,21 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
     e.headSpiculationProbability = pred.image.spiculationProbability;
     e.headEmphysemaProbability = pred.image.emphysemaProbability;
     e.headNoduleCount = pred.image.noduleCount;
-    const int cells = static_cast<int>(pass.cam.size(0));
+    const int cells = pass.cells;
     auto& h = e.heatmap;
     h.method = heatmapMethod(options_.gradCamPlusPlus);
     h.cells = cells;
     h.cellSpacingMm = pre->spacingMm * pre->gridSize / cells;
     h.cellOriginLps = cellOrigin(*pre, cells, /*receptiveFieldCentre=*/true);
-    h.cellValues = normalisedVector(pass.cam);
-    h.lastBlockCells = static_cast<int>(pass.lastBlockCam.size(0));
+    h.cellValues = pass.cam;
+    normaliseToMax(h.cellValues);
+    h.lastBlockCells = pass.lastBlockCells;
     h.lastBlockCellSpacingMm = pre->spacingMm * pre->gridSize / h.lastBlockCells;
     h.lastBlockCellOriginLps = cellOrigin(*pre, h.lastBlockCells, /*receptiveFieldCentre=*/false);
-    h.lastBlockCellValues = normalisedVector(pass.lastBlockCam);
-    const float fusedMax = pass.cam.max().item<float>();
-    h.rawMax = fusedMax > 0 ? pass.lastBlockCam.max().item<float>() : 0.0;
+    h.lastBlockCellValues = pass.lastBlockCam;
+    normaliseToMax(h.lastBlockCellValues);
+    const float fusedMax = *std::max_element(pass.cam.begin(), pass.cam.end());
+    h.rawMax = fusedMax > 0 ? *std::max_element(pass.lastBlockCam.begin(), pass.lastBlockCam.end()) : 0.0;
     h.geometry = volume->geometry();
     if (options_.heatmapOnCtGrid) {
       h.values = camToCtGrid(h.cellValues, cells, h.cellSpacingMm, h.cellOriginLps, h.geometry, options_.threads);
@@ -422,21 +562,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
 
   // Note attributions and record factors.
   if (e.usedNote) {
-    std::vector<TokenScore> ts;
-    auto acc = pass.tokenScores.accessor<float, 1>();
-    for (std::size_t t = 0; t < text.pieces.size(); ++t)
-      ts.push_back({text.pieces[t].begin, text.pieces[t].end, static_cast<double>(acc[static_cast<int64_t>(t + 1)])});
-    e.note = aggregateNote(note, ts);
-    if (options_.integratedGradientSteps > 0)
-      e.note.method = "integrated gradients (" + std::to_string(options_.integratedGradientSteps) + " steps, zero baseline)";
-    e.note.truncated = ln.tokenizer.encode(note).size() + 1 > text.ids.size();
-    auto phrasesFor = [&](const std::string& head) {
-      std::vector<TokenScore> fs;
-      auto a = pass.factorScores[head].accessor<float, 1>();
-      for (std::size_t t = 0; t < text.pieces.size(); ++t)
-        fs.push_back({text.pieces[t].begin, text.pieces[t].end, static_cast<double>(a[static_cast<int64_t>(t + 1)])});
-      return aggregateNote(note, fs).phrases;
-    };
+    e.note = pass.note;
     auto evidence = [&](RecordFactor& f, const std::vector<NoteSpan>& phrases) {
       const NoteSpan* best = nullptr;
       for (const auto& p : phrases)
@@ -451,13 +577,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
     // Sex, family history and smoking: the evidence is the phrase whose removal moves the head furthest
     // away from the value it read (occlusion on text-only forwards, one batch). Gradient x input on these
     // heads pointed at the opening sentence whatever stated the factor, so it is not used for evidence.
-    std::vector<std::string> occluded{note};
-    for (const auto& p : e.note.phrases) {
-      std::string n = note;
-      for (std::size_t b = p.begin; b < p.end && b < n.size(); ++b) n[b] = ' ';
-      occluded.push_back(std::move(n));
-    }
-    const auto heads = impl_->noteHeads(occluded);
+    const auto& heads = pass.occlusion;
     // A phrase is cited only when removing it moves the head by at least 1 logit (2 for a negative reading
     // such as "no family history": the model reads "no" by default, so small moves there are diffuse).
     auto occlusionEvidence = [&](RecordFactor& f, std::size_t head, double sign) {
@@ -482,8 +602,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
       f.value = buf;
       f.probability = 1;
       // The age head points at a number token: its phrase is the evidence.
-      auto att = pass.out.ageAttention[0];
-      const int64_t t = att.argmax().item<int64_t>();
+      const int64_t t = pass.ageAttentionToken;
       if (t >= 1 && static_cast<std::size_t>(t) <= text.pieces.size() && text.isNumber[static_cast<std::size_t>(t)]) {
         const auto& piece = text.pieces[static_cast<std::size_t>(t - 1)];
         for (const auto& p : e.note.phrases)
@@ -494,7 +613,7 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
             f.evidenceNegated = p.negated;
           }
       } else {
-        evidence(f, phrasesFor("age"));
+        evidence(f, aggregateNote(note, tokenScores(text, pass.ageScores)).phrases);
       }
       e.recordFactors.push_back(f);
     }
@@ -585,7 +704,6 @@ Explanation Explainer::explain(const imaging::CtVolume* volume, const multimodal
   }
   e.narrative = composeNarrative(e, e.language);
   e.totalSeconds = since(t0);
-  (void)kTypes;
   return e;
 }
 
@@ -599,14 +717,20 @@ RawExplanation Explainer::camOnly(const multimodal::PreprocessedVolume& pre, con
     impl_->randomNet->eval();
     impl_->randomSeed = seed;
   }
-  md::TextInput text;
-  if (!note.empty()) text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
-  auto pass = impl_->run(&pre, note.empty() ? nullptr : &text, options_.gradCamPlusPlus, false, randomised, 0);
+  ModelPass pass;
+  pass.usedImage = true;
+  pass.usedNote = !note.empty();
+  if (pass.usedNote) pass.text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
+  try {
+    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0);
+  } catch (const c10::Error& err) {
+    throw ExplainError(std::string("the model failed while explaining: ") + err.what_without_backtrace());
+  }
   RawExplanation r;
-  r.logit = pass.out.cancerLogit[0].item<float>() / ln.temperature;
+  r.logit = pass.pred.logit;
   r.probability = sigmoid(r.logit);
-  r.cells = static_cast<int>(pass.cam.size(0));
-  r.camCells = toVector(pass.cam);
+  r.cells = pass.cells;
+  r.camCells = pass.cam;
   return r;
 }
 
@@ -618,17 +742,24 @@ double Explainer::score(const multimodal::PreprocessedVolume& pre, const std::st
 }
 
 std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::PreprocessedVolume& pre,
-                                                          const std::string& note, int repeats) {
+                                                          const std::string& note, int repeats, int batchSize) {
   auto& ln = *impl_->ln;
   md::TextInput text;
   if (!note.empty()) text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
-  auto batch = md::makeBatch({pre.values.data()}, ln.net->config().gridSize, {note.empty() ? nullptr : &text}).to(ln.device);
+  const auto n = static_cast<std::size_t>(std::max(1, batchSize));
+  const bool cuda = ln.device.is_cuda();
+  auto batch = md::makeBatch(std::vector<const float*>(n, pre.values.data()), ln.net->config().gridSize,
+                             std::vector<const md::TextInput*>(n, note.empty() ? nullptr : &text), cuda)
+                   .to(ln.device, cuda);
+  const bool autocast = ln.autocast && cuda;
   std::vector<double> fwd, cam;
   for (int r = 0; r < repeats + 1; ++r) {
     {
       torch::NoGradGuard ng;
       const auto t0 = Clock::now();
-      auto o = ln.net->forward(batch, {});
+      md::ForwardOptions fo;
+      fo.autocastCuda = autocast;
+      auto o = ln.net->forward(batch, fo);
       (void)o.cancerLogit.sum().item<float>();
       if (r > 0) fwd.push_back(since(t0));
     }
@@ -637,6 +768,7 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
       const auto t0 = Clock::now();
       md::ForwardOptions fo;
       fo.gradToBlock1Features = true;
+      fo.autocastCuda = autocast;
       auto o = ln.net->forward(batch, fo);
       auto gr = torch::autograd::grad({o.cancerLogit.sum()}, {o.block1Features, o.imageFeatures}, {}, false,
                                       false, true);

@@ -59,7 +59,8 @@ TextInput tokenizeNote(const Tokenizer& tok, const std::string& note, int maxTok
   return t;
 }
 
-Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std::vector<const TextInput*>& texts) {
+Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std::vector<const TextInput*>& texts,
+                bool pinnedMemory) {
   if (images.size() != texts.size()) throw ModelError("makeBatch: image and text lists differ in length");
   const auto B = static_cast<int64_t>(images.size());
   int64_t T = 1;
@@ -69,7 +70,10 @@ Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std
   Batch b;
   bool anyImage = false;
   for (const auto* im : images) anyImage = anyImage || im != nullptr;
-  b.image = anyImage ? torch::zeros({B, 1, G, G, G}) : torch::zeros({B, 1, 1, 1, 1});  // text only: no encoder run
+  // Every image voxel is written below (absent images as zeros), so the image tensor starts uninitialised.
+  const auto imageOptions = torch::TensorOptions().dtype(torch::kFloat).pinned_memory(pinnedMemory);
+  b.image = anyImage ? torch::empty({B, 1, G, G, G}, imageOptions)
+                     : torch::zeros({B, 1, 1, 1, 1});  // text only: no encoder run
   b.imagePresent = torch::zeros({B}, torch::kBool);
   b.tokens = torch::zeros({B, T}, torch::kLong);
   b.tokenValid = torch::zeros({B, T}, torch::kBool);
@@ -87,6 +91,8 @@ Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std
     if (images[static_cast<std::size_t>(i)]) {
       std::memcpy(img + i * vox, images[static_cast<std::size_t>(i)], static_cast<std::size_t>(vox) * sizeof(float));
       ip[i] = true;
+    } else if (anyImage) {
+      std::memset(img + i * vox, 0, static_cast<std::size_t>(vox) * sizeof(float));
     }
     const TextInput* t = texts[static_cast<std::size_t>(i)];
     if (t) {

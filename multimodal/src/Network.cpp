@@ -156,15 +156,15 @@ class CudaAutocast {
 };
 }  // namespace
 
-Batch Batch::to(const torch::Device& d) const {
+Batch Batch::to(const torch::Device& d, bool nonBlocking) const {
   Batch b;
-  b.image = image.to(d);
-  b.imagePresent = imagePresent.to(d);
-  b.tokens = tokens.to(d);
-  b.tokenValid = tokenValid.to(d);
-  b.numberValue = numberValue.to(d);
-  b.isNumber = isNumber.to(d);
-  b.textPresent = textPresent.to(d);
+  b.image = image.to(d, nonBlocking);
+  b.imagePresent = imagePresent.to(d, nonBlocking);
+  b.tokens = tokens.to(d, nonBlocking);
+  b.tokenValid = tokenValid.to(d, nonBlocking);
+  b.numberValue = numberValue.to(d, nonBlocking);
+  b.isNumber = isNumber.to(d, nonBlocking);
+  b.textPresent = textPresent.to(d, nonBlocking);
   return b;
 }
 

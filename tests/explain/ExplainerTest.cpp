@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "explain/ExpertStats.h"
+#include "explain/ExplainError.h"
 #include "explain/Explainer.h"
 #include "explain/Findings.h"
 #include "explain/Narrative.h"
 #include "multimodal/Model.h"
+#include "multimodal/Runtime.h"
 #include "phantom/CohortGenerator.h"
 
 namespace {
@@ -195,4 +197,86 @@ TEST(Explainer, GradCamPlusPlusIsAvailable) {
   EXPECT_EQ(e.heatmap.method, "layercam(block1) x grad-cam++(block3)");
   EXPECT_TRUE(e.heatmap.values.empty());
   EXPECT_EQ(e.heatmap.cellValues.size(), 32u * 32u * 32u);
+}
+
+// The screening pipeline runs the model part of several studies as one batch and finishes each on a
+// worker: every case must come out as if it had been explained alone, whatever its batch-mates (an image
+// with a note, the same image without one, a note without an image, an out-of-scope image).
+TEST(Explainer, BatchedModelPassGivesEachCaseItsOwnExplanation) {
+  auto& f = fx();
+  explain::Explainer ex(*f.model);
+  const auto pre = multimodal::preprocessVolume(f.c.volume, f.model->preprocessOptions());
+  imaging::VolumeGeometry thick = f.c.volume.geometry();
+  thick.spacingMm[2] = 5.0;  // slices too far apart: out of scope
+  const imaging::CtVolume outOfScope(thick, f.c.volume.valuesHu());
+  const std::vector<explain::ExplainInput> cases{{&f.c.volume, &pre, f.c.note},
+                                                 {&f.c.volume, &pre, ""},
+                                                 {nullptr, nullptr, f.c.note},
+                                                 {&outOfScope, nullptr, f.c.note}};
+  const auto passes = ex.runModel(cases);
+  ASSERT_EQ(passes.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const auto batched = ex.finish(cases[i], *passes[i]);
+    const auto alone = ex.explain(cases[i].volume, cases[i].note);
+    ASSERT_EQ(batched.outOfScope, alone.outOfScope);
+    if (alone.outOfScope) {
+      EXPECT_EQ(batched.outOfScopeReason, alone.outOfScopeReason);
+      continue;
+    }
+    EXPECT_NEAR(batched.probability, alone.probability, 1e-4);
+    EXPECT_EQ(batched.usedImage, alone.usedImage);
+    EXPECT_EQ(batched.usedNote, alone.usedNote);
+    ASSERT_EQ(batched.heatmap.cellValues.size(), alone.heatmap.cellValues.size());
+    for (std::size_t v = 0; v < alone.heatmap.cellValues.size(); ++v)
+      ASSERT_NEAR(batched.heatmap.cellValues[v], alone.heatmap.cellValues[v], 1e-3) << "cell " << v;
+    ASSERT_EQ(batched.findings.size(), alone.findings.size());
+    for (std::size_t k = 0; k < alone.findings.size(); ++k) {
+      EXPECT_EQ(batched.findings[k].sliceFirst, alone.findings[k].sliceFirst);
+      EXPECT_EQ(batched.findings[k].sliceLast, alone.findings[k].sliceLast);
+      EXPECT_NEAR(batched.findings[k].diameterMm, alone.findings[k].diameterMm, 1e-6);
+    }
+    ASSERT_EQ(batched.note.phrases.size(), alone.note.phrases.size());
+    for (std::size_t k = 0; k < alone.note.phrases.size(); ++k)
+      EXPECT_NEAR(batched.note.phrases[k].score, alone.note.phrases[k].score,
+                  1e-3 * std::max(1.0, std::abs(alone.note.phrases[k].score)));
+    ASSERT_EQ(batched.recordFactors.size(), alone.recordFactors.size());
+    for (std::size_t k = 0; k < alone.recordFactors.size(); ++k) {
+      EXPECT_EQ(batched.recordFactors[k].value, alone.recordFactors[k].value);
+      EXPECT_EQ(batched.recordFactors[k].evidencePhrase, alone.recordFactors[k].evidencePhrase);
+    }
+    EXPECT_EQ(batched.narrativeText(), alone.narrativeText());
+  }
+  EXPECT_THROW(ex.runModel({{nullptr, nullptr, ""}}), explain::ExplainError);
+}
+
+// The screening pipeline's batched pass on CUDA (fp32) explains like the CPU: same score, same culprit.
+TEST(ExplainerGpu, BatchedCudaAndCpuExplanationsAgree) {
+  ASSERT_TRUE(multimodal::runtimeInfo().cudaAvailable);
+  if (!std::filesystem::exists(multimodal::Model::defaultPath())) GTEST_SKIP() << "no shipped weights";
+  phantom::CohortGenerator gen(9002, {});
+  std::vector<phantom::Case> cases;
+  for (int i = 0; i < 4; ++i) cases.push_back(gen.generate(i));
+  multimodal::ModelOptions cpuOptions{"cpu"}, cudaOptions{"cuda"};
+  cudaOptions.autocast = false;
+  auto cpuModel = multimodal::Model::load(multimodal::Model::defaultPath(), cpuOptions);
+  auto cudaModel = multimodal::Model::load(multimodal::Model::defaultPath(), cudaOptions);
+  explain::Explainer cpu(cpuModel), cuda(cudaModel);
+  std::vector<explain::ExplainInput> in;
+  for (const auto& c : cases) in.push_back({&c.volume, nullptr, c.note});
+  const auto a = cpu.runModel(in), b = cuda.runModel(in);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const auto ea = cpu.finish(in[i], *a[i]), eb = cuda.finish(in[i], *b[i]);
+    EXPECT_NEAR(ea.probability, eb.probability, 1e-3);
+    ASSERT_EQ(ea.findings.empty(), eb.findings.empty());
+    if (!ea.findings.empty()) {
+      double d2 = 0;
+      for (std::size_t k = 0; k < 3; ++k) d2 += std::pow(ea.findings[0].centerLps[k] - eb.findings[0].centerLps[k], 2);
+      EXPECT_LT(std::sqrt(d2), 2.0);
+    }
+    ASSERT_EQ(ea.recordFactors.size(), eb.recordFactors.size());
+    for (std::size_t k = 0; k < ea.recordFactors.size(); ++k)
+      EXPECT_EQ(ea.recordFactors[k].value, eb.recordFactors[k].value);
+  }
 }

@@ -55,6 +55,28 @@ AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note) {
 AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note,
                                  const multimodal::PreprocessedVolume* preprocessed) {
   const auto t0 = Clock::now();
+  auto passes = runModel({{&study, &note, preprocessed}});
+  AnalysisResult r = finish(std::move(study), note, preprocessed, *passes.front());
+  r.analysisSeconds = since(t0);
+  r.explanation.totalSeconds = r.analysisSeconds;
+  r.totalSeconds = r.analysisSeconds;
+  return r;
+}
+
+std::vector<std::shared_ptr<const explain::ModelPass>> Analyzer::runModel(const std::vector<BatchCase>& cases) {
+  std::vector<explain::ExplainInput> in;
+  in.reserve(cases.size());
+  for (const auto& c : cases) {
+    const imaging::CtVolume* volume = c.study ? c.study->volume.get() : nullptr;
+    in.push_back({volume, volume ? c.preprocessed : nullptr, c.note ? c.note->text : std::string()});
+  }
+  return impl_->explainer->runModel(in);
+}
+
+AnalysisResult Analyzer::finish(LoadedStudy study, const NoteText& note,
+                                const multimodal::PreprocessedVolume* preprocessed,
+                                const explain::ModelPass& pass) const {
+  const auto t0 = Clock::now();
   AnalysisResult r;
   r.study = std::move(study);
   r.note = note;
@@ -62,8 +84,8 @@ AnalysisResult Analyzer::analyze(LoadedStudy study, const NoteText& note,
   r.modelPath = info.path;
   r.modelVersion = info.modelVersion;
   r.device = info.device;
-  const multimodal::PreprocessedVolume* pre = r.study.volume ? preprocessed : nullptr;
-  r.explanation = impl_->explainer->explain(r.study.volume.get(), pre, r.note.text);
+  const imaging::CtVolume* volume = r.study.volume.get();
+  r.explanation = impl_->explainer->finish({volume, volume ? preprocessed : nullptr, r.note.text}, pass);
   r.modelSha256 = r.explanation.modelSha256;
   if (r.note.text.empty())
     r.explanation.warnings.insert(r.explanation.warnings.begin(),

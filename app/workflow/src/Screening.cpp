@@ -27,7 +27,9 @@
 #include "workflow/AnalysisJson.h"
 #include "workflow/Analyzer.h"
 #include "workflow/NoteSource.h"
+#ifndef MEDSEEK_NO_REPORTS
 #include "workflow/Report.h"
+#endif
 
 namespace workflow {
 namespace {
@@ -327,45 +329,126 @@ Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::str
   return p;
 }
 
-/// Bounded queue between the CPU workers and the model thread.
-class PreparedQueue {
+/// A prepared study after the model's batched pass, waiting for a worker to finish its explanation.
+struct FinishJob {
+  Prepared prepared;
+  std::shared_ptr<const explain::ModelPass> pass;  // null: failed before or in the model
+  double modelSeconds = 0;                         // the study's share of its batch's model time
+};
+
+/// The work shared by the CPU workers and the model thread. Workers finish explanations first (that frees
+/// memory and commits results), else prepare the next study while the prepared queue has room (a slot is
+/// reserved before loading, so a worker never blocks holding a loaded study); the model thread takes
+/// rounds of prepared studies and hands back finish jobs.
+class WorkQueue {
  public:
-  explicit PreparedQueue(std::size_t capacity) : capacity_(capacity) {}
-  /// Blocks while full; returns false (dropping the item) once closed.
-  bool push(Prepared&& p) {
+  WorkQueue(std::size_t studies, std::size_t capacity) : total_(studies), capacity_(capacity) {}
+
+  enum class Task { Finish, Prepare, Done };
+  /// Blocks until there is something to do; Done once no study is left to prepare (or preparing was
+  /// stopped) and the model thread has closed the finish queue and it is empty.
+  Task next(FinishJob& job, std::size_t& index) {
     std::unique_lock<std::mutex> lock(m_);
-    notFull_.wait(lock, [&] { return closed_ || q_.size() < capacity_; });
-    if (closed_) return false;
-    q_.push_back(std::move(p));
-    notEmpty_.notify_one();
-    return true;
+    for (;;) {
+      if (!finish_.empty()) {
+        job = std::move(finish_.front());
+        finish_.pop_front();
+        return Task::Finish;
+      }
+      if (!stopped_ && next_ < total_ && prepared_.size() + preparing_ < capacity_) {
+        index = next_++;
+        ++preparing_;
+        return Task::Prepare;
+      }
+      if (finishClosed_ && (stopped_ || next_ >= total_)) return Task::Done;
+      cv_.wait(lock);
+    }
   }
-  /// Waits for one item, then up to `wait` for more, up to `max` items.
-  std::vector<Prepared> popRound(std::size_t max, std::chrono::milliseconds wait) {
+  void prepared(Prepared&& p) {
+    std::lock_guard<std::mutex> lock(m_);
+    --preparing_;
+    if (!stopped_) prepared_.push_back(std::move(p));
+    cv_.notify_all();
+  }
+  /// Waits for one prepared study, then up to `wait` for more, up to `max`. Returns empty when `stop`
+  /// was raised or preparing was stopped.
+  std::vector<Prepared> popRound(std::size_t max, std::chrono::milliseconds wait, const std::atomic<bool>* stop) {
     std::vector<Prepared> out;
     std::unique_lock<std::mutex> lock(m_);
-    notEmpty_.wait(lock, [&] { return !q_.empty(); });
+    while (prepared_.empty()) {
+      if (stopped_ || (stop && stop->load())) return out;
+      cv_.wait_for(lock, std::chrono::milliseconds(50));  // polls `stop` (set by a signal handler)
+    }
     const auto deadline = Clock::now() + wait;
     while (out.size() < max) {
-      if (q_.empty() && !notEmpty_.wait_until(lock, deadline, [&] { return !q_.empty(); })) break;
-      out.push_back(std::move(q_.front()));
-      q_.pop_front();
-      notFull_.notify_one();
+      if (prepared_.empty() && !cv_.wait_until(lock, deadline, [&] { return !prepared_.empty() || stopped_; })) break;
+      if (prepared_.empty()) break;
+      out.push_back(std::move(prepared_.front()));
+      prepared_.pop_front();
     }
+    cv_.notify_all();  // room for more preparation
+    return out;
+  }
+  void pushFinish(std::vector<FinishJob>&& jobs) {
+    std::lock_guard<std::mutex> lock(m_);
+    for (auto& j : jobs) finish_.push_back(std::move(j));
+    cv_.notify_all();
+  }
+  /// No more finish jobs will come; with stopPreparing, the workers finish what is queued and return.
+  void closeFinish() {
+    std::lock_guard<std::mutex> lock(m_);
+    finishClosed_ = true;
+    cv_.notify_all();
+  }
+  /// Starts no further study and drops the prepared ones (they are redone on --resume).
+  void stopPreparing() {
+    std::lock_guard<std::mutex> lock(m_);
+    stopped_ = true;
+    prepared_.clear();
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<FinishJob> finish_;
+  std::deque<Prepared> prepared_;
+  std::size_t total_, capacity_, next_ = 0, preparing_ = 0;
+  bool stopped_ = false, finishClosed_ = false;
+};
+
+/// Finished studies on their way to the database: the committer thread writes whatever has arrived in one
+/// transaction, re-renders the worklist and reports progress.
+struct Finished {
+  ScreeningRow row;
+  ScreeningProgress event;
+  std::string modelSha256;
+};
+class FinishedQueue {
+ public:
+  void push(Finished&& f) {
+    std::lock_guard<std::mutex> lock(m_);
+    q_.push_back(std::move(f));
+    cv_.notify_one();
+  }
+  /// Everything queued (waits for at least one); empty once closed and drained.
+  std::vector<Finished> popAll() {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return closed_ || !q_.empty(); });
+    std::vector<Finished> out(std::make_move_iterator(q_.begin()), std::make_move_iterator(q_.end()));
+    q_.clear();
     return out;
   }
   void close() {
     std::lock_guard<std::mutex> lock(m_);
     closed_ = true;
-    q_.clear();
-    notFull_.notify_all();
+    cv_.notify_all();
   }
 
  private:
   std::mutex m_;
-  std::condition_variable notEmpty_, notFull_;
-  std::deque<Prepared> q_;
-  std::size_t capacity_;
+  std::condition_variable cv_;
+  std::deque<Finished> q_;
   bool closed_ = false;
 };
 
@@ -523,9 +606,10 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
       {"all_runs_seconds",
        {{"load", allLoad}, {"preprocess", allPre}, {"model", allModel}, {"explain", allExplain}}},
       {"timing_note",
-       "load and preprocess run on the CPU workers in parallel with model and explain on the model thread, "
-       "so the "
-       "sums exceed the wall time; model = forward pass, explain = Grad-CAM + findings + narrative"}};
+       "load, preprocess and explain run on the CPU workers in parallel with the model thread, so the sums "
+       "exceed the wall time; model = each study's share of its batch's pass on the device (forward, Grad-CAM "
+       "backward, note occlusion forwards), explain = findings measured on the CT, note evidence, narrative, "
+       "writing the result"}};
   s.worklistJson = (in.outDir / "worklist.json").string();
   s.worklistCsv = (in.outDir / "worklist.csv").string();
   s.summaryJson = (in.outDir / "summary.json").string();
@@ -587,6 +671,10 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   if (options.outDir.empty()) throw ScreeningUsageError("no output folder given (--out)");
   if (options.batch < 1 || options.workers < 1)
     throw ScreeningUsageError("--batch and --workers must be at least 1");
+#ifdef MEDSEEK_NO_REPORTS
+  if (options.reports)
+    throw ScreeningUsageError("--report: this build has no reports (it was configured with MEDSEEK_HEADLESS)");
+#endif
   auto say = [&](const std::string& m) {
     if (progress) {
       ScreeningProgress p;
@@ -656,165 +744,242 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   ri.modelSha256 = db.meta("model_sha256");
   const multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
 
-  // Workers: load + decode + pair the note + preprocess, overlapped with the model thread (this one).
+  // The finishing half of one study (worker thread): the explanation from its model pass, result.json,
+  // heatmap and reports (atomically), and its worklist row.
+  auto finishStudy = [&](FinishJob& job) {
+    Prepared& p = job.prepared;
+    const FoundStudy& f = *todo[p.index];
+    const std::string dirName = safeDirName(f.info.key);
+    Finished done;
+    ScreeningRow& row = done.row;
+    row.key = f.info.key;
+    row.folder = f.info.folder;
+    row.loadSeconds = p.loadSeconds;
+    row.preprocessSeconds = p.preprocessSeconds;
+    row.modelSeconds = job.modelSeconds;
+    json j = {{"study_uid", f.info.key},      {"patient_id", f.info.patientId}, {"accession", f.info.accession},
+              {"study_path", f.info.folder},  {"probability", nullptr},         {"lung_rads", nullptr},
+              {"brock_probability", nullptr}, {"top_finding", nullptr},         {"result", nullptr},
+              {"series_uid", nullptr}};
+    double probability = 0;
+    if (p.ok && job.pass) {
+      try {
+        const auto t0 = Clock::now();
+        const NoteText note = p.note;
+        AnalysisResult r = analyzer.finish(std::move(p.study), note, &p.pre, *job.pass);
+        const auto& e = r.explanation;
+        done.modelSha256 = r.modelSha256;
+        r.loadSeconds = p.loadSeconds;
+        const fs::path dir = out / "studies" / dirName;
+        fs::create_directories(dir);
+        if (options.heatmaps && !e.heatmap.values.empty()) {
+          const fs::path tmp = dir / ("heatmap.mha.tmp" + std::to_string(::getpid()));
+          writeHeatmapMha(e.heatmap, tmp.string());
+          fs::rename(tmp, dir / "heatmap.mha");
+        }
+#ifndef MEDSEEK_NO_REPORTS
+        if (options.reports && !e.outOfScope) {
+          const fs::path tmp = dir / ("report.tmp" + std::to_string(::getpid()));
+          fs::remove_all(tmp);
+          ReportOptions ro;
+          ro.language = options.language;
+          ro.noteText = r.note.text;
+          writeReports(r, ro, tmp.string());
+          fs::remove_all(dir / "report");
+          fs::rename(tmp, dir / "report");
+        }
+#endif
+        row.explainSeconds = since(t0);
+        r.analysisSeconds = job.modelSeconds + row.explainSeconds;
+        r.explanation.totalSeconds = r.analysisSeconds;
+        r.totalSeconds = p.loadSeconds + p.preprocessSeconds + r.analysisSeconds;
+        row.resultJson = analysisToJson(r);
+        writeAtomically(dir / "result.json", row.resultJson + "\n");
+        row.status = e.outOfScope ? kOutOfScope : kAnalysed;
+        j["status"] = row.status;
+        const bool imageOnly = !e.usedNote;
+        std::vector<std::string> reasons;
+        if (e.outOfScope) reasons.push_back(e.outOfScopeReason);
+        if (imageOnly)
+          reasons.push_back("image-only: no clinical note (note.txt, fhir.json, notes CSV, DICOM history)");
+        j["reason"] = join(reasons, "; ");
+        j["series_uid"] = r.study.seriesInstanceUid;
+        j["series_choice"] = p.seriesChoice;
+        j["image_only"] = imageOnly;
+        j["note_source"] = r.note.source;
+        j["result"] = "studies/" + dirName + "/result.json";
+        if (!e.outOfScope) {
+          probability = e.probability;
+          j["probability"] = number(e.probability, 6);
+          if (!e.lungRadsCategory.empty()) j["lung_rads"] = e.lungRadsCategory;
+          if (e.brock.computed) j["brock_probability"] = number(e.brock.probability, 6);
+          if (!e.findings.empty()) {
+            const auto& tf = e.findings.front();
+            j["top_finding"] = {{"lobe", tf.lobe},
+                                {"diameter_mm", tf.measured ? number(tf.diameterMm, 1) : json(nullptr)},
+                                {"type", tf.measured ? json(tf.type) : json(nullptr)}};
+          }
+        }
+        j["warnings"] = r.study.warnings;
+      } catch (const std::exception& ex) {
+        p.ok = false;
+        p.error = std::string("analysis failed: ") + ex.what();
+      }
+    }
+    if (!p.ok) {
+      row.status = kFailed;
+      row.resultJson.clear();
+      j["status"] = kFailed;
+      j["reason"] = p.error;
+      j["image_only"] = nullptr;
+      j["note_source"] = nullptr;
+    }
+    row.rowJson = j.dump();
+    done.event.studyKey = row.key;
+    done.event.status = row.status;
+    done.event.probability = probability;
+    return done;
+  };
+
+  // Workers: load + decode + pair the note + preprocess, and finish explanations, overlapped with the model
+  // thread (this one), which runs each round of prepared studies as one batch. A committer thread writes
+  // finished studies to the database.
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   const int workerThreads = std::max(1, static_cast<int>(hw) / (options.workers + 1));
-  PreparedQueue queue(static_cast<std::size_t>(options.batch + options.workers));
+  WorkQueue work(todo.size(), static_cast<std::size_t>(options.batch + options.workers));
+  FinishedQueue toCommit;
   std::atomic<bool> halt{false};
-  std::atomic<std::size_t> next{0};
   std::vector<std::thread> workers;
   for (int w = 0; w < options.workers; ++w)
     workers.emplace_back([&] {
+      FinishJob job;
+      std::size_t i = 0;
       for (;;) {
-        if (halt.load()) return;
-        const std::size_t i = next.fetch_add(1);
-        if (i >= todo.size()) return;
-        Prepared p = prepare(*todo[i], i, csv, options.notesCsv, preOptions, workerThreads, halt);
-        if (!queue.push(std::move(p))) return;
+        const auto task = work.next(job, i);
+        if (task == WorkQueue::Task::Done) return;
+        if (task == WorkQueue::Task::Prepare) {
+          work.prepared(prepare(*todo[i], i, csv, options.notesCsv, preOptions, workerThreads, halt));
+        } else {
+          toCommit.push(finishStudy(job));
+          job = FinishJob{};
+        }
       }
     });
-  auto stopWorkers = [&] {
+
+  int done = 0;
+  std::string committerError;
+  std::thread committer([&] {
+    auto lastRender = Clock::now();
+    for (;;) {
+      std::vector<Finished> batch = toCommit.popAll();
+      if (batch.empty()) return;
+      try {
+        std::vector<ScreeningRow> rows;
+        for (auto& f : batch) {
+          if (ri.modelSha256.empty() && !f.modelSha256.empty()) {
+            ri.modelSha256 = f.modelSha256;
+            db.setMeta("model_sha256", f.modelSha256);
+            db.setMeta("device", ri.device);
+          }
+          ri.runLoad += f.row.loadSeconds;
+          ri.runPre += f.row.preprocessSeconds;
+          ri.runModel += f.row.modelSeconds;
+          ri.runExplain += f.row.explainSeconds;
+          rows.push_back(std::move(f.row));
+        }
+        db.put(rows);  // one transaction: all of it or nothing survives a kill
+        ri.processedThisRun = done + static_cast<int>(rows.size());
+        ri.wallSeconds = since(tStart);
+        if (since(lastRender) >= 1.0 || done == 0) {  // the final render follows the run
+          render(db, ri);
+          lastRender = Clock::now();
+        }
+        for (auto& f : batch) {
+          f.event.done = ++done;
+          f.event.total = static_cast<int>(todo.size());
+          f.event.alreadyDone = skipped;
+          f.event.elapsedSeconds = since(tStart);
+          if (progress) progress(f.event);
+        }
+      } catch (const std::exception& e) {
+        committerError = e.what();
+        halt = true;
+        return;
+      }
+    }
+  });
+  auto stopAll = [&] {
     halt = true;
-    queue.close();
+    work.stopPreparing();
+    work.closeFinish();
     for (auto& t : workers)
       if (t.joinable()) t.join();
+    toCommit.close();
+    if (committer.joinable()) committer.join();
   };
 
   std::size_t received = 0;
-  int done = 0;
   bool interrupted = false;
   try {
-    while (received < todo.size()) {
-      if (stop && stop->load()) {
-        interrupted = true;
-        break;
-      }
+    while (received < todo.size() && !halt.load()) {
       std::vector<Prepared> round =
-          queue.popRound(static_cast<std::size_t>(options.batch), std::chrono::milliseconds(50));
-      if (stop && stop->load()) {  // asked to stop while waiting: these are redone on --resume
+          work.popRound(static_cast<std::size_t>(options.batch), std::chrono::milliseconds(50), stop);
+      if (stop && stop->load()) {  // asked to stop: the round taken is redone on --resume
         interrupted = true;
         break;
       }
       received += round.size();
-      std::vector<ScreeningRow> rows;
-      std::vector<ScreeningProgress> events;
-      for (Prepared& p : round) {
+      std::vector<FinishJob> jobs;
+      std::vector<std::size_t> ok;  // jobs whose study reached the model
+      for (auto& p : round) {
         if (p.cancelled) continue;
-        const FoundStudy& f = *todo[p.index];
-        const std::string dirName = safeDirName(f.info.key);
-        ScreeningRow row;
-        row.key = f.info.key;
-        row.folder = f.info.folder;
-        row.loadSeconds = p.loadSeconds;
-        row.preprocessSeconds = p.preprocessSeconds;
-        json j = {
-            {"study_uid", f.info.key},      {"patient_id", f.info.patientId}, {"accession", f.info.accession},
-            {"study_path", f.info.folder},  {"probability", nullptr},         {"lung_rads", nullptr},
-            {"brock_probability", nullptr}, {"top_finding", nullptr},         {"result", nullptr},
-            {"series_uid", nullptr}};
-        double probability = 0;
-        if (p.ok) {
-          try {
-            const NoteText note = p.note;
-            AnalysisResult r = analyzer.analyze(std::move(p.study), note, &p.pre);
-            const auto& e = r.explanation;
-            if (ri.modelSha256.empty()) {
-              ri.modelSha256 = r.modelSha256;
-              db.setMeta("model_sha256", r.modelSha256);
-              db.setMeta("device", ri.device);
+        if (p.ok) ok.push_back(jobs.size());
+        jobs.push_back({std::move(p), nullptr, 0});
+      }
+      // One batched pass for the round; when it fails, each study alone, so that one bad study fails alone.
+      auto runCases = [&](const std::vector<std::size_t>& idx) {
+        std::vector<Analyzer::BatchCase> cases;
+        for (std::size_t k : idx) {
+          const Prepared& p = jobs[k].prepared;
+          cases.push_back({&p.study, &p.note, &p.pre});
+        }
+        const auto t0 = Clock::now();
+        auto passes = analyzer.runModel(cases);
+        const double share = since(t0) / static_cast<double>(idx.size());
+        for (std::size_t c = 0; c < idx.size(); ++c) {
+          jobs[idx[c]].pass = passes[c];
+          jobs[idx[c]].modelSeconds = share;
+        }
+      };
+      if (!ok.empty()) {
+        try {
+          runCases(ok);
+        } catch (const std::exception& batchError) {
+          for (std::size_t k : ok) {
+            try {
+              runCases({k});
+            } catch (const std::exception& e) {
+              jobs[k].prepared.ok = false;
+              jobs[k].prepared.error = std::string("analysis failed: ") + e.what();
             }
-            r.loadSeconds = p.loadSeconds;
-            r.totalSeconds = p.loadSeconds + p.preprocessSeconds + r.analysisSeconds;
-            row.modelSeconds = e.forwardSeconds;
-            row.explainSeconds = std::max(0.0, r.analysisSeconds - e.forwardSeconds);
-            const fs::path dir = out / "studies" / dirName;
-            fs::create_directories(dir);
-            row.resultJson = analysisToJson(r);
-            writeAtomically(dir / "result.json", row.resultJson + "\n");
-            if (options.heatmaps && !e.heatmap.values.empty()) {
-              const fs::path tmp = dir / ("heatmap.mha.tmp" + std::to_string(::getpid()));
-              writeHeatmapMha(e.heatmap, tmp.string());
-              fs::rename(tmp, dir / "heatmap.mha");
-            }
-            if (options.reports && !e.outOfScope) {
-              const fs::path tmp = dir / ("report.tmp" + std::to_string(::getpid()));
-              fs::remove_all(tmp);
-              ReportOptions ro;
-              ro.language = options.language;
-              ro.noteText = r.note.text;
-              writeReports(r, ro, tmp.string());
-              fs::remove_all(dir / "report");
-              fs::rename(tmp, dir / "report");
-            }
-            row.status = e.outOfScope ? kOutOfScope : kAnalysed;
-            j["status"] = row.status;
-            const bool imageOnly = !e.usedNote;
-            std::vector<std::string> reasons;
-            if (e.outOfScope) reasons.push_back(e.outOfScopeReason);
-            if (imageOnly)
-              reasons.push_back(
-                  "image-only: no clinical note (note.txt, fhir.json, notes CSV, DICOM history)");
-            j["reason"] = join(reasons, "; ");
-            j["series_uid"] = r.study.seriesInstanceUid;
-            j["series_choice"] = p.seriesChoice;
-            j["image_only"] = imageOnly;
-            j["note_source"] = r.note.source;
-            j["result"] = "studies/" + dirName + "/result.json";
-            if (!e.outOfScope) {
-              probability = e.probability;
-              j["probability"] = number(e.probability, 6);
-              if (!e.lungRadsCategory.empty()) j["lung_rads"] = e.lungRadsCategory;
-              if (e.brock.computed) j["brock_probability"] = number(e.brock.probability, 6);
-              if (!e.findings.empty()) {
-                const auto& tf = e.findings.front();
-                j["top_finding"] = {{"lobe", tf.lobe},
-                                    {"diameter_mm", tf.measured ? number(tf.diameterMm, 1) : json(nullptr)},
-                                    {"type", tf.measured ? json(tf.type) : json(nullptr)}};
-              }
-            }
-            j["warnings"] = r.study.warnings;
-          } catch (const std::exception& ex) {
-            p.ok = false;
-            p.error = std::string("analysis failed: ") + ex.what();
           }
         }
-        if (!p.ok) {
-          row.status = kFailed;
-          row.resultJson.clear();
-          j["status"] = kFailed;
-          j["reason"] = p.error;
-          j["image_only"] = nullptr;
-          j["note_source"] = nullptr;
-        }
-        row.rowJson = j.dump();
-        ri.runLoad += row.loadSeconds;
-        ri.runPre += row.preprocessSeconds;
-        ri.runModel += row.modelSeconds;
-        ri.runExplain += row.explainSeconds;
-        ScreeningProgress ev;
-        ev.studyKey = row.key;
-        ev.status = row.status;
-        ev.probability = probability;
-        events.push_back(ev);
-        rows.push_back(std::move(row));
       }
-      db.put(rows);  // one transaction per round: all of it or nothing survives a kill
-      ri.processedThisRun = done + static_cast<int>(rows.size());
-      ri.wallSeconds = since(tStart);
-      render(db, ri);
-      for (auto& ev : events) {
-        ev.done = ++done;
-        ev.total = static_cast<int>(todo.size());
-        ev.alreadyDone = skipped;
-        ev.elapsedSeconds = since(tStart);
-        if (progress) progress(ev);
-      }
+      work.pushFinish(std::move(jobs));
     }
   } catch (...) {
-    stopWorkers();
+    stopAll();
     throw;
   }
-  stopWorkers();
+  if (interrupted || halt.load()) {
+    halt = true;
+    work.stopPreparing();
+  }
+  work.closeFinish();
+  for (auto& t : workers) t.join();
+  toCommit.close();
+  committer.join();
+  if (!committerError.empty()) throw std::runtime_error(committerError);
   ri.interrupted = interrupted;
   ri.complete = !interrupted;
   ri.processedThisRun = done;

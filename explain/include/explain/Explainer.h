@@ -20,6 +20,17 @@
 /// backward from the logit to block1's output only (activation gradients, no parameter gradients):
 /// 1.2-1.3 x one forward on the CPU (evaluate-explain). Limitations: 10 mm cells (the peak localises to a few
 /// mm); the B-spline mapping smooths the map by about one cell.
+///
+/// Batches (the screening pipeline): the model part of several cases runs as one batched pass on the
+/// model's thread, the rest (mapping, measuring on the CT, note evidence, narrative) on any thread:
+///
+///   std::vector<explain::ExplainInput> in = {{&ct1, &pre1, note1}, {&ct2, &pre2, note2}};
+///   auto passes = ex.runModel(in);                          // one forward + one backward for the batch
+///   explain::Explanation e1 = ex.finish(in[0], *passes[0]); // thread-safe, no model access
+///
+/// explain(ct, note) is exactly runModel on one case followed by finish. In eval mode the cases of a batch
+/// do not interact (the MoE applies no capacity limit at inference), so a case's explanation does not
+/// depend on its batch-mates beyond float rounding.
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +56,17 @@ struct ExplainOptions {
   int threads = 0;                 ///< CPU threads for mapping/measuring; 0 = hardware concurrency
 };
 
+/// One case of a batched explanation. The pointers must stay valid until finish() has returned.
+struct ExplainInput {
+  const imaging::CtVolume* volume = nullptr;                      ///< nullptr: note only
+  const multimodal::PreprocessedVolume* preprocessed = nullptr;   ///< nullptr: preprocessed by runModel
+  std::string note;                                               ///< empty: image only
+};
+
+/// The model part of one case's explanation (network heads, CAM cells, note scores, the occlusion
+/// forwards of its phrases), in plain types; made by Explainer::runModel, read by Explainer::finish.
+struct ModelPass;
+
 /// Intermediate results usable by faithfulness checks (no torch).
 struct RawExplanation {
   double logit = 0, probability = 0;
@@ -66,6 +88,15 @@ class Explainer {
   Explanation explain(const imaging::CtVolume* volume, const multimodal::PreprocessedVolume* pre,
                       const std::string& note);
 
+  /// The model part for several cases as one batch (on the thread that uses the model). Out-of-scope
+  /// images are reported in their pass without running the network. Throws ExplainError for a case
+  /// with neither image nor note, or when the model fails (then no pass of the batch is valid).
+  /// Per-case forwardSeconds/camSeconds are the batch's times divided by its size.
+  std::vector<std::shared_ptr<const ModelPass>> runModel(const std::vector<ExplainInput>& cases);
+  /// The rest of the explanation from a pass of `runModel` for the same input. Thread-safe: uses no
+  /// model and no mutable state, so several cases can be finished at once on worker threads.
+  Explanation finish(const ExplainInput& input, const ModelPass& pass) const;
+
   /// Only the score and the feature-grid CAM (for sanity checks); randomisedWeights: a freshly
   /// initialised network of the same architecture (seeded) replaces the trained one.
   RawExplanation camOnly(const multimodal::PreprocessedVolume& pre, const std::string& note,
@@ -73,9 +104,10 @@ class Explainer {
   /// Calibrated probability only (no gradients), e.g. after an edit of the image.
   double score(const multimodal::PreprocessedVolume& pre, const std::string& note);
 
-  /// Seconds of one plain forward pass (no gradients) and of the Grad-CAM pass on this input.
+  /// Seconds of one plain forward pass (no gradients) and of the Grad-CAM pass on this input, repeated
+  /// `batch` times in one batch (medians of `repeats`; autocast as the model is configured).
   std::pair<double, double> timeForwardVersusCam(const multimodal::PreprocessedVolume& pre, const std::string& note,
-                                                 int repeats = 3);
+                                                 int repeats = 3, int batch = 1);
 
   const ExplainOptions& options() const { return options_; }
 

@@ -5,12 +5,16 @@
 /// No torch in this header.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "workflow/Analysis.h"
 
 namespace multimodal {
 class Model;
 struct PreprocessedVolume;
+}
+namespace explain {
+struct ModelPass;
 }
 
 namespace workflow {
@@ -30,6 +34,20 @@ class Analyzer {
   AnalysisResult analyze(LoadedStudy study, const NoteText& note,
                          const multimodal::PreprocessedVolume* preprocessed);
   multimodal::Model& model();
+
+  /// The batch pipeline's two halves (analyze() is the two in a row): the model part of several studies as
+  /// one batch on the thread that owns the Analyzer, then the rest of each (measuring on the CT, note
+  /// evidence, narrative) on any thread, several at once. The pointed-to studies, notes and preprocessed
+  /// images must outlive finish(). Throws explain::ExplainError when the model fails (for the whole batch).
+  struct BatchCase {
+    const LoadedStudy* study = nullptr;
+    const NoteText* note = nullptr;
+    const multimodal::PreprocessedVolume* preprocessed = nullptr;  ///< nullptr: preprocessed in runModel
+  };
+  std::vector<std::shared_ptr<const explain::ModelPass>> runModel(const std::vector<BatchCase>& cases);
+  /// Thread-safe (reads the model's settings only). `modelSeconds`: the study's share of the batch.
+  AnalysisResult finish(LoadedStudy study, const NoteText& note, const multimodal::PreprocessedVolume* preprocessed,
+                        const explain::ModelPass& pass) const;
 
  private:
   struct Impl;

@@ -12,10 +12,13 @@
 ///   // OUT/worklist.json, worklist.csv, summary.json, studies/<study_uid>/result.json, screening.db
 ///   s.failed; s.failures[0].reason;                     // nothing is skipped silently
 ///
-/// Nothing about the model is batched across cases: the explainer (Grad-CAM) runs one case at a time and
-/// its forward pass is the prediction, so a separate batched forward would only add work. `batch` is the
-/// number of prepared cases the model thread takes per round; their results are committed in one
-/// database transaction and the worklist is re-rendered once per round.
+/// Pipeline: `workers` CPU threads load, decode and preprocess studies; the model thread takes up to `batch`
+/// prepared studies per round (waiting at most 50 ms for more) and runs them as one batched pass on the
+/// device (forward + Grad-CAM backward + the note's occlusion forwards; the image batch sits in pinned
+/// memory on CUDA); the workers then finish each study (findings measured on the CT, note evidence,
+/// narrative, result.json) while the model runs the next round, preferring that over loading more; a
+/// committer thread writes finished studies to the database (one transaction per group that has arrived)
+/// and re-renders the worklist at most once a second (and at the end).
 /// Limitations: one study = one StudyInstanceUID (its folder is the common folder of its files); a
 /// study split over several input folders is treated as one; the DICOM history is the last note source.
 #include <atomic>
@@ -37,8 +40,8 @@ struct ScreeningOptions {
   std::string device = "auto";  ///< auto | cpu | cuda
   std::string modelPath;        ///< empty: multimodal::Model::defaultPath()
   std::string language = "en";  ///< narrative language in result.json
-  int batch = 4;                ///< prepared cases per model round (>= 1)
-  int workers = 2;              ///< CPU threads that load, decode and preprocess studies (>= 1)
+  int batch = 4;                ///< prepared studies per batched model pass (>= 1)
+  int workers = 2;              ///< CPU threads that load, decode, preprocess and finish studies (>= 1)
   int threads = 0;              ///< model CPU threads (0: library default)
   bool resume = false;          ///< continue the run recorded in OUT/screening.db
   std::string notesCsv;         ///< CSV "key,note" with key = PatientID or AccessionNumber

@@ -46,7 +46,10 @@ struct TextInput {
 
 TextInput tokenizeNote(const Tokenizer& tok, const std::string& note, int maxTokens);
 /// images[i] == nullptr: image absent; texts[i] == nullptr: text absent. Both lists have the batch size.
-Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std::vector<const TextInput*>& texts);
+/// pinnedMemory: the image tensor lives in page-locked memory (CUDA builds only), so that
+/// `batch.to(cuda, /*nonBlocking=*/true)` copies it by DMA without a staging copy.
+Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std::vector<const TextInput*>& texts,
+                bool pinnedMemory = false);
 /// Same, images stored as uint8 (q = round((v + 1) * 127.5)), as the trainer caches them.
 torch::Tensor dequantizeImages(const torch::Tensor& q);
 

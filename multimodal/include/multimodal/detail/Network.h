@@ -49,7 +49,7 @@ struct Batch {
   torch::Tensor isNumber;      ///< [B,T] bool
   torch::Tensor textPresent;   ///< [B] bool
   int64_t size() const { return tokens.size(0); }
-  Batch to(const torch::Device& d) const;
+  Batch to(const torch::Device& d, bool nonBlocking = false) const;
 };
 
 struct ForwardOptions {
