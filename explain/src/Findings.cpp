@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <numeric>
@@ -98,6 +99,133 @@ double roundness(const std::array<double, 3>& s, const std::array<double, 6>& q,
   return e1 > 0 ? std::sqrt(std::max(0.0, e3) / e1) : 0;
 }
 
+// Statistics of a voxel set in ROI indices: count, bounding box, CAM sum, first and second index moments.
+// The index sums are integers far below 2^53, exact in double whatever the order of visits or grouping;
+// only camSum (float values) depends on the order, which callers keep.
+struct VoxelStats {
+  std::size_t count = 0;
+  std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
+  double camSum = 0;
+  std::array<double, 3> sumIdx{};
+  std::array<double, 6> sumSq{};
+  void add(int i, int j, int k) {
+    ++count;
+    sumSq[0] += double(i) * i;
+    sumSq[1] += double(j) * j;
+    sumSq[2] += double(k) * k;
+    sumSq[3] += double(i) * j;
+    sumSq[4] += double(i) * k;
+    sumSq[5] += double(j) * k;
+    const int idx[3] = {i, j, k};
+    for (std::size_t a = 0; a < 3; ++a) {
+      sumIdx[a] += idx[a];
+      mn[a] = std::min(mn[a], idx[a]);
+      mx[a] = std::max(mx[a], idx[a]);
+    }
+  }
+  /// add(i, j, k) for i = a..b, at once (the same exact sums).
+  void addRun(int a, int b, int j, int k) {
+    auto squares = [](std::int64_t x) { return x * (x + 1) * (2 * x + 1) / 6; };  // 0^2 + ... + x^2
+    const std::int64_t n = b - a + 1, si = (std::int64_t{a} + b) * n / 2, sii = squares(b) - squares(a - 1);
+    count += static_cast<std::size_t>(n);
+    sumSq[0] += static_cast<double>(sii);
+    sumSq[1] += static_cast<double>(n * j * j);
+    sumSq[2] += static_cast<double>(n * k * k);
+    sumSq[3] += static_cast<double>(si * j);
+    sumSq[4] += static_cast<double>(si * k);
+    sumSq[5] += static_cast<double>(n * j * k);
+    sumIdx[0] += static_cast<double>(si);
+    sumIdx[1] += static_cast<double>(n * j);
+    sumIdx[2] += static_cast<double>(n * k);
+    mn = {std::min(mn[0], a), std::min(mn[1], j), std::min(mn[2], k)};
+    mx = {std::max(mx[0], b), std::max(mx[1], j), std::max(mx[2], k)};
+  }
+};
+
+// Eight bytes at p as one word (SWAR: eight masks or window counts side by side).
+std::uint64_t load8(const std::uint8_t* p) {
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+// 1 in each byte of x that is 0, else 0 (exact per byte: no carry crosses a byte).
+std::uint64_t zeroBytes(std::uint64_t x) {
+  constexpr std::uint64_t k7F = 0x7F7F7F7F7F7F7F7FULL;
+  return ~(((x & k7F) + k7F) | x | k7F) >> 7;
+}
+
+// One axis of a separable box filter of half-width w on a 0/1 mask of dims (axis 0 fastest); voxels outside
+// the array count as 0. Erode: 1 where the whole window [c-w, c+w] lies inside and holds only 1s; dilate:
+// 1 where the window holds a 1. A running count of the window per line: O(voxels) whatever w. Along axes 1
+// and 2 the lines of a row (or plane) are counted side by side, eight per word (byte counts: a window of at
+// most 255 voxels), the rest one by one.
+void boxFilterAxis(const std::uint8_t* in, std::uint8_t* out, const std::array<int, 3>& dims, int axis, int w,
+                   bool erode, std::vector<std::uint64_t>& counts) {
+  const auto len = static_cast<std::size_t>(dims[static_cast<std::size_t>(axis)]);
+  const auto hw = static_cast<std::size_t>(w), full = 2 * hw + 1;
+  // inner: the stride between neighbours along the axis (lines side by side); outer: blocks of such lines.
+  std::size_t inner = 1, outer = 1;
+  for (int a = 0; a < axis; ++a) inner *= static_cast<std::size_t>(dims[static_cast<std::size_t>(a)]);
+  for (int a = axis + 1; a < 3; ++a) outer *= static_cast<std::size_t>(dims[static_cast<std::size_t>(a)]);
+  auto result = [&](std::size_t c, std::uint64_t n) {  // output of one line at c from its window count n
+    return erode ? c >= hw && c + hw < len && n == full : n != 0;
+  };
+  if (inner == 1) {
+    for (std::size_t o = 0; o < outer; ++o) {
+      const std::uint8_t* src = in + o * len;
+      std::uint8_t* dst = out + o * len;
+      std::uint64_t n = 0;
+      for (std::size_t c = 0; c <= hw && c < len; ++c) n += src[c];
+      for (std::size_t c = 0; c < len; ++c) {
+        dst[c] = result(c, n);
+        if (c + 1 + hw < len) n += src[c + 1 + hw];
+        if (c >= hw) n -= src[c - hw];
+      }
+    }
+    return;
+  }
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  const std::size_t words = std::min(full, len) <= 255 ? inner / 8 : 0, rest = inner - 8 * words;
+  const std::uint64_t fullBytes = full <= 255 ? full * kOnes : 0;
+  counts.resize(words + rest);
+  std::uint64_t* nw = counts.data();
+  std::uint64_t* nr = nw + words;
+  auto update = [&](const std::uint8_t* row, bool add) {
+    for (std::size_t x = 0; x < words; ++x) nw[x] = add ? nw[x] + load8(row + 8 * x) : nw[x] - load8(row + 8 * x);
+    for (std::size_t l = 0; l < rest; ++l) nr[l] = add ? nr[l] + row[8 * words + l] : nr[l] - row[8 * words + l];
+  };
+  for (std::size_t o = 0; o < outer; ++o) {
+    const std::uint8_t* src = in + o * len * inner;
+    std::uint8_t* dst = out + o * len * inner;
+    std::fill(counts.begin(), counts.end(), std::uint64_t{0});
+    for (std::size_t c = 0; c <= hw && c < len; ++c) update(src + c * inner, true);
+    for (std::size_t c = 0; c < len; ++c) {
+      std::uint8_t* d = dst + c * inner;
+      if (erode && (c < hw || c + hw >= len)) {
+        std::fill(d, d + inner, std::uint8_t{0});
+      } else {
+        for (std::size_t x = 0; x < words; ++x) {
+          const std::uint64_t r = erode ? zeroBytes(nw[x] ^ fullBytes) : zeroBytes(nw[x]) ^ kOnes;
+          std::memcpy(d + 8 * x, &r, 8);
+        }
+        for (std::size_t l = 0; l < rest; ++l) d[8 * words + l] = result(c, nr[l]);
+      }
+      if (c + 1 + hw < len) update(src + (c + 1 + hw) * inner, true);
+      if (c >= hw) update(src + (c - hw) * inner, false);
+    }
+  }
+}
+
+// The separable box filter (half-widths hw) of mask m over all three axes, in place; tmp and counts are scratch.
+void boxFilter(std::vector<std::uint8_t>& m, std::vector<std::uint8_t>& tmp, const std::array<int, 3>& dims,
+               const std::array<int, 3>& hw, bool erode, std::vector<std::uint64_t>& counts) {
+  tmp.resize(m.size());
+  for (int a = 0; a < 3; ++a) {
+    boxFilterAxis(m.data(), tmp.data(), dims, a, hw[static_cast<std::size_t>(a)], erode, counts);
+    m.swap(tmp);
+  }
+}
 }  // namespace
 
 std::vector<float> camToCtGrid(const std::vector<float>& cellValues, int cells, double cellMm,
@@ -273,200 +401,244 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     return true;
   };
   const int rx = hi[0] - lo[0] + 1, ry = hi[1] - lo[1] + 1, rz = hi[2] - lo[2] + 1;
+  const std::array<int, 3> dims{rx, ry, rz};
   const std::size_t rn = static_cast<std::size_t>(rx) * ry * rz;
+  const std::size_t strideJ = static_cast<std::size_t>(rx), strideK = strideJ * static_cast<std::size_t>(ry);
   auto roiIndex = [&](int i, int j, int k) { return static_cast<std::size_t>(i) + static_cast<std::size_t>(rx) * (j + static_cast<std::size_t>(ry) * k); };
-  auto ctAt = [&](int i, int j, int k) { return ct.at(lo[0] + i, lo[1] + j, lo[2] + k); };
-  std::vector<int> lab(rn, 0);
+  auto ctIndex = [&](int i, int j, int k) { return ct.index(lo[0] + i, lo[1] + j, lo[2] + k); };
+  auto ctAt = [&](int i, int j, int k) { return ct.data()[ctIndex(i, j, k)]; };
+  // The > -750 HU mask, and lab: -1 for a voxel of it not yet labelled, 0 outside it, then the labels.
+  std::vector<std::uint8_t> mask(rn);
+  std::vector<int> lab(rn);
   for (int k = 0; k < rz; ++k)
-    for (int j = 0; j < ry; ++j)
-      for (int i = 0; i < rx; ++i) lab[roiIndex(i, j, k)] = ctAt(i, j, k) > -750 ? -1 : 0;
-  const double voxMl = g.spacingMm[0] * g.spacingMm[1] * g.spacingMm[2] / 1000.0;
-  struct Cand {
-    int label = 0;
-    std::size_t count = 0;
-    bool touches = false;
-    std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
-    double camSum = 0;
-    std::array<double, 3> sumIdx{};
-    std::array<double, 6> sumSq{};
-  };
-  std::vector<Cand> cands;
-  std::deque<std::size_t> q;
-  int next = 1;
-  for (std::size_t s = 0; s < rn; ++s) {
-    if (lab[s] != -1) continue;
-    Cand c;
-    c.label = next;
-    lab[s] = next;
-    q.push_back(s);
-    while (!q.empty()) {
-      const std::size_t p = q.front();
-      q.pop_front();
-      const int i = static_cast<int>(p % rx), j = static_cast<int>((p / rx) % ry), k = static_cast<int>(p / (static_cast<std::size_t>(rx) * ry));
-      ++c.count;
-      const int idx[3] = {i, j, k};
-      c.sumSq[0] += double(i) * i;
-      c.sumSq[1] += double(j) * j;
-      c.sumSq[2] += double(k) * k;
-      c.sumSq[3] += double(i) * j;
-      c.sumSq[4] += double(i) * k;
-      c.sumSq[5] += double(j) * k;
-      for (int a = 0; a < 3; ++a) {
-        c.sumIdx[static_cast<std::size_t>(a)] += idx[a];
-        c.mn[static_cast<std::size_t>(a)] = std::min(c.mn[static_cast<std::size_t>(a)], idx[a]);
-        c.mx[static_cast<std::size_t>(a)] = std::max(c.mx[static_cast<std::size_t>(a)], idx[a]);
-      }
-      if (i == 0 || j == 0 || k == 0 || i == rx - 1 || j == ry - 1 || k == rz - 1) c.touches = true;
-      if (!cam.empty()) c.camSum += cam[ct.index(lo[0] + i, lo[1] + j, lo[2] + k)];
-      const int nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
-      for (const auto& d : nb) {
-        const int ii = i + d[0], jj = j + d[1], kk = k + d[2];
-        if (ii < 0 || jj < 0 || kk < 0 || ii >= rx || jj >= ry || kk >= rz) continue;
-        const std::size_t w = roiIndex(ii, jj, kk);
-        if (lab[w] != -1) continue;
-        lab[w] = next;
-        q.push_back(w);
+    for (int j = 0; j < ry; ++j) {
+      const std::int16_t* row = ct.data() + ctIndex(0, j, k);
+      const std::size_t v = roiIndex(0, j, k);
+      for (int i = 0; i < rx; ++i) {
+        mask[v + static_cast<std::size_t>(i)] = row[i] > -750;
+        lab[v + static_cast<std::size_t>(i)] = row[i] > -750 ? -1 : 0;
       }
     }
-    cands.push_back(c);
-    ++next;
-  }
+  const double voxMl = g.spacingMm[0] * g.spacingMm[1] * g.spacingMm[2] / 1000.0;
+  // ROI voxels packed as i + 2^21 j + 2^42 k (ROI sides are far below 2^21).
+  constexpr std::uint64_t kJ = std::uint64_t{1} << 21, kK = std::uint64_t{1} << 42;
+  auto pack = [&](int i, int j, int k) {
+    return static_cast<std::uint64_t>(i) + kJ * static_cast<std::uint64_t>(j) + kK * static_cast<std::uint64_t>(k);
+  };
+  auto unpack = [&](std::uint64_t q) {
+    return std::array<int, 3>{static_cast<int>(q & (kJ - 1)), static_cast<int>((q >> 21) & (kJ - 1)), static_cast<int>(q >> 42)};
+  };
+  // Scanline flood (6-neighbourhood) from ROI voxel (i0, j0, k0), whose state must be `in`, through the
+  // voxels whose state is `in`, setting them to `mark`: run(a, b, j, k) for each run i = a..b of row (j, k)
+  // it takes. Every voxel of the component lies in exactly one run; the runs come in no particular order.
+  std::vector<std::uint64_t> pending;
+  auto floodRuns = [&](auto* state, auto in, auto mark, int i0, int j0, int k0, auto&& run) {
+    state[roiIndex(i0, j0, k0)] = mark;
+    pending.assign(1, pack(i0, j0, k0));
+    while (!pending.empty()) {
+      const auto [i, j, k] = unpack(pending.back());
+      pending.pop_back();
+      auto* row = state + roiIndex(0, j, k);
+      int a = i, b = i;
+      while (a > 0 && row[a - 1] == in) row[--a] = mark;
+      while (b + 1 < rx && row[b + 1] == in) row[++b] = mark;
+      run(a, b, j, k);
+      // A row beside the run: one seed per stretch of the component there (its run takes the stretch; a
+      // stretch with a marked voxel is taken already or by that voxel's run).
+      auto seedRow = [&](int jj, int kk) {
+        auto* r = state + roiIndex(0, jj, kk);
+        for (int x = a; x <= b; ++x) {
+          if (r[x] != in && r[x] != mark) continue;
+          if (r[x] == in) {
+            r[x] = mark;
+            pending.push_back(pack(x, jj, kk));
+          }
+          while (x < b && (r[x + 1] == in || r[x + 1] == mark)) ++x;
+        }
+      };
+      if (j > 0) seedRow(j - 1, k);
+      if (j + 1 < ry) seedRow(j + 1, k);
+      if (k > 0) seedRow(j, k - 1);
+      if (k + 1 < rz) seedRow(j, k + 1);
+    }
+  };
+  struct Cand {
+    int label = 0;
+    bool touches = false;
+    std::array<int, 3> seed{};  ///< first voxel in ROI order
+    VoxelStats st;              ///< camSum left 0: see camSumOf
+  };
+  std::vector<Cand> cands;
+  int next = 1;
+  for (int k0 = 0; k0 < rz; ++k0)
+    for (int j0 = 0; j0 < ry; ++j0) {
+      const int* row = lab.data() + roiIndex(0, j0, k0);
+      for (int i0 = 0; i0 < rx; ++i0) {
+        if (row[i0] != -1) continue;
+        Cand c;
+        c.label = next;
+        c.seed = {i0, j0, k0};
+        floodRuns(lab.data(), -1, next, i0, j0, k0, [&](int a, int b, int j, int k) {
+          c.st.addRun(a, b, j, k);
+          if (a == 0 || j == 0 || k == 0 || b == rx - 1 || j == ry - 1 || k == rz - 1) c.touches = true;
+        });
+        cands.push_back(c);
+        ++next;
+      }
+    }
+  // The CAM sum of a candidate in the order of a breadth-first visit from its first voxel (neighbours in
+  // the order -i, +i, -j, +j, -k, +k): the order, and so the rounding, of the sum the score always used.
+  // Only the few candidates that reach the CAM term of the score need it.
+  std::vector<std::uint64_t> queue;
+  auto camSumOf = [&](const Cand& c) {
+    double sum = 0;
+    const std::size_t s = roiIndex(c.seed[0], c.seed[1], c.seed[2]);
+    lab[s] = -2;  // visited
+    queue.assign(1, pack(c.seed[0], c.seed[1], c.seed[2]));
+    auto claim = [&](std::size_t w) {
+      if (lab[w] != c.label) return false;
+      lab[w] = -2;
+      return true;
+    };
+    for (std::size_t h = 0; h < queue.size(); ++h) {
+      const std::uint64_t q = queue[h];
+      const auto [i, j, k] = unpack(q);
+      const std::size_t p = roiIndex(i, j, k);
+      sum += cam[ctIndex(i, j, k)];
+      if (i > 0 && claim(p - 1)) queue.push_back(q - 1);
+      if (i + 1 < rx && claim(p + 1)) queue.push_back(q + 1);
+      if (j > 0 && claim(p - strideJ)) queue.push_back(q - kJ);
+      if (j + 1 < ry && claim(p + strideJ)) queue.push_back(q + kJ);
+      if (k > 0 && claim(p - strideK)) queue.push_back(q - kK);
+      if (k + 1 < rz && claim(p + strideK)) queue.push_back(q + kK);
+    }
+    for (const std::uint64_t q : queue) {
+      const auto [i, j, k] = unpack(q);
+      lab[roiIndex(i, j, k)] = c.label;
+    }
+    return sum;
+  };
   // Score: compact (volume vs. the ball of its largest extent), of nodule size, not touching the ROI.
-  auto scoreOf = [&](std::size_t count, const std::array<int, 3>& mn, const std::array<int, 3>& mx, double camSum,
-                     const std::array<double, 3>& sumIdx, const std::array<double, 6>& sumSq) {
-    const double vol = count * voxMl;
+  // camSum() gives the CAM sum over the voxels (called only when the score needs it).
+  auto scoreOf = [&](const VoxelStats& st, auto&& camSum) {
+    const double vol = st.count * voxMl;
     const double eqD = std::cbrt(6.0 * vol * 1000.0 / M_PI);
     if (eqD < 3.0 || eqD > 40.0) return 0.0;
     double ext = 0;
     for (int a = 0; a < 3; ++a)
-      ext = std::max(ext, (mx[static_cast<std::size_t>(a)] - mn[static_cast<std::size_t>(a)] + 1) * g.spacingMm[static_cast<std::size_t>(a)]);
+      ext = std::max(ext, (st.mx[static_cast<std::size_t>(a)] - st.mn[static_cast<std::size_t>(a)] + 1) * g.spacingMm[static_cast<std::size_t>(a)]);
     const double compact = vol * 1000.0 / (M_PI / 6.0 * ext * ext * ext);
     if (compact < 0.12) return 0.0;
-    const double camMean = cam.empty() ? 1.0 : camSum / static_cast<double>(count);
+    const double camMean = cam.empty() ? 1.0 : camSum() / static_cast<double>(st.count);
     // Larger compact structures win over small compact pieces (vessel stubs, partial volume blobs).
     const double size = eqD < 6.0 ? eqD / 6.0 : 1.0 + 0.5 * std::log(eqD / 6.0);
     // Nodules are near-spherical (axis ratio >= ~0.7); vessels are tubular and branch.
-    const double round = roundness(sumIdx, sumSq, static_cast<double>(count), g.spacingMm);
+    const double round = roundness(st.sumIdx, st.sumSq, static_cast<double>(st.count), g.spacingMm);
     if (round < 0.3) return 0.0;
     return (0.05 + camMean) * std::sqrt(compact) * size * std::min(1.0, round / 0.7);
   };
-  std::vector<std::uint8_t> sel(rn, 0);
-  std::array<int, 3> selMn{}, selMx{};
+  // The chosen voxel set: a mask over the ROI sub-box starting at selBox with extent selDims (it holds the
+  // set's bounding box selMn..selMx).
+  std::vector<std::uint8_t> sel;
+  std::array<int, 3> selBox{}, selDims{}, selMn{}, selMx{};
   std::size_t selCount = 0;
+  auto selAt = [&](int i, int j, int k) {
+    return sel[static_cast<std::size_t>(i - selBox[0]) +
+               static_cast<std::size_t>(selDims[0]) * (static_cast<std::size_t>(j - selBox[1]) + static_cast<std::size_t>(selDims[1]) * static_cast<std::size_t>(k - selBox[2]))] != 0;
+  };
   double bestScore = 0;
   const Cand* bestA = nullptr;
   for (const auto& c : cands) {
-    if (c.touches || !centroidInSearchBox(c.sumIdx, c.count)) continue;
-    const double sc = scoreOf(c.count, c.mn, c.mx, c.camSum, c.sumIdx, c.sumSq);
+    if (c.touches || !centroidInSearchBox(c.st.sumIdx, c.st.count)) continue;
+    const double sc = scoreOf(c.st, [&] { return camSumOf(c); });
     if (sc > bestScore) {
       bestScore = sc;
       bestA = &c;
     }
   }
   if (bestA) {
-    for (std::size_t v = 0; v < rn; ++v) sel[v] = lab[v] == bestA->label;
-    selMn = bestA->mn;
-    selMx = bestA->mx;
-    selCount = bestA->count;
+    selMn = bestA->st.mn;
+    selMx = bestA->st.mx;
+    selCount = bestA->st.count;
+    selBox = selMn;
+    for (int a = 0; a < 3; ++a) selDims[static_cast<std::size_t>(a)] = selMx[static_cast<std::size_t>(a)] - selMn[static_cast<std::size_t>(a)] + 1;
+    sel.clear();
+    for (int k = selMn[2]; k <= selMx[2]; ++k)
+      for (int j = selMn[1]; j <= selMx[1]; ++j)
+        for (int i = selMn[0]; i <= selMx[0]; ++i) sel.push_back(lab[roiIndex(i, j, k)] == bestA->label);
   }
   // Second pass: erode the > -750 HU mask by a ~2, 4 and 6 mm box (detaches vessels, spikes and the pleura
   // from a nodule; thick spike bases of large spiculated nodules survive the 2 mm erosion and keep them
   // attached to vessel trees), label, and grow each compact candidate back into the mask by the box + 1.
+  std::vector<std::uint8_t> er, seed, tmp;
+  std::vector<std::uint64_t> winCount;
+  struct Run {
+    int a, b, j, k;
+  };
+  std::vector<Run> runs;
   for (int erosionStep = 1; erosionStep <= 3; ++erosionStep) {
     std::array<int, 3> hw{};
     for (int a = 0; a < 3; ++a)
       hw[static_cast<std::size_t>(a)] =
           std::max(1, static_cast<int>(std::lround(2.0 * erosionStep / g.spacingMm[static_cast<std::size_t>(a)])));
-    const int dims[3] = {rx, ry, rz};
-    const std::size_t strides[3] = {1, static_cast<std::size_t>(rx), static_cast<std::size_t>(rx) * ry};
     std::array<int, 3> hwD{hw[0] + 1, hw[1] + 1, hw[2] + 1};
-    auto filter = [&](std::vector<std::uint8_t> m, bool erode) {
-      for (int a = 0; a < 3; ++a) {
-        std::vector<std::uint8_t> out(rn);
-        const int w = (erode ? hw : hwD)[static_cast<std::size_t>(a)];
-        for (std::size_t v = 0; v < rn; ++v) {
-          const int c = static_cast<int>((v / strides[a]) % static_cast<std::size_t>(dims[a]));
-          std::uint8_t r = erode ? 1 : 0;
-          for (int d = -w; d <= w; ++d) {
-            const int cc = c + d;
-            const std::uint8_t x = (cc < 0 || cc >= dims[a]) ? 0 : m[v + static_cast<std::size_t>(static_cast<long>(d) * static_cast<long>(strides[a]))];
-            if (erode ? !x : x) {
-              r = erode ? 0 : 1;
-              break;
-            }
+    er = mask;
+    boxFilter(er, tmp, dims, hw, true, winCount);  // 0/1; the flood marks its components 2
+    for (int k0 = 0; k0 < rz; ++k0)
+      for (int j0 = 0; j0 < ry; ++j0)
+        for (int i0 = 0; i0 < rx; ++i0) {
+          if (er[roiIndex(i0, j0, k0)] != 1) continue;
+          bool touches = false;
+          std::size_t size = 0;
+          std::array<int, 3> cMn{i0, j0, k0}, cMx{i0, j0, k0};
+          runs.clear();
+          floodRuns(er.data(), std::uint8_t{1}, std::uint8_t{2}, i0, j0, k0, [&](int a, int b, int j, int k) {
+            if (a <= hw[0] || j <= hw[1] || k <= hw[2] || b >= rx - 1 - hw[0] || j >= ry - 1 - hw[1] || k >= rz - 1 - hw[2]) touches = true;
+            cMn = {std::min(cMn[0], a), std::min(cMn[1], j), std::min(cMn[2], k)};
+            cMx = {std::max(cMx[0], b), std::max(cMx[1], j), std::max(cMx[2], k)};
+            size += static_cast<std::size_t>(b - a + 1);
+            runs.push_back({a, b, j, k});
+          });
+          if (touches || (size < 2 && erosionStep == 1)) continue;
+          // Reconstruct: dilate the eroded component by the box, within the original mask. The dilation is
+          // empty outside the component's bounding box grown by the box, so it is done in that sub-box.
+          std::array<int, 3> b0{}, bd{};
+          for (std::size_t a = 0; a < 3; ++a) {
+            b0[a] = std::max(0, cMn[a] - hwD[a]);
+            bd[a] = std::min(dims[a] - 1, cMx[a] + hwD[a]) - b0[a] + 1;
           }
-          out[v] = r;
+          seed.assign(static_cast<std::size_t>(bd[0]) * bd[1] * bd[2], 0);
+          for (const Run& r : runs) {
+            std::uint8_t* row = seed.data() + static_cast<std::size_t>(r.a - b0[0]) +
+                                static_cast<std::size_t>(bd[0]) * (static_cast<std::size_t>(r.j - b0[1]) + static_cast<std::size_t>(bd[1]) * static_cast<std::size_t>(r.k - b0[2]));
+            std::fill(row, row + (r.b - r.a + 1), std::uint8_t{1});
+          }
+          boxFilter(seed, tmp, bd, hwD, false, winCount);
+          // Statistics in ROI index order (the CAM sum's order).
+          VoxelStats st;
+          std::size_t v = 0;
+          for (int k = b0[2]; k < b0[2] + bd[2]; ++k)
+            for (int j = b0[1]; j < b0[1] + bd[1]; ++j) {
+              const std::uint8_t* inMask = mask.data() + roiIndex(0, j, k);
+              for (int i = b0[0]; i < b0[0] + bd[0]; ++i, ++v) {
+                seed[v] = seed[v] && inMask[i];
+                if (!seed[v]) continue;
+                st.add(i, j, k);
+                if (!cam.empty()) st.camSum += cam[ctIndex(i, j, k)];
+              }
+            }
+          if (!centroidInSearchBox(st.sumIdx, st.count)) continue;
+          const double sc = 0.9 * scoreOf(st, [&] { return st.camSum; });  // the plain components are preferred
+          if (sc > bestScore) {
+            bestScore = sc;
+            sel.swap(seed);
+            selBox = b0;
+            selDims = bd;
+            selMn = st.mn;
+            selMx = st.mx;
+            selCount = st.count;
+          }
         }
-        m.swap(out);
-      }
-      return m;
-    };
-    std::vector<std::uint8_t> mask(rn);
-    for (std::size_t v = 0; v < rn; ++v) mask[v] = lab[v] != 0;
-    auto er = filter(mask, true);
-    std::vector<int> el(rn, 0);
-    int nextE = 1;
-    for (std::size_t s0 = 0; s0 < rn; ++s0) {
-      if (!er[s0] || el[s0]) continue;
-      std::vector<std::size_t> comp;
-      bool touches = false;
-      el[s0] = nextE;
-      q.push_back(s0);
-      while (!q.empty()) {
-        const std::size_t p = q.front();
-        q.pop_front();
-        comp.push_back(p);
-        const int i = static_cast<int>(p % rx), j = static_cast<int>((p / rx) % ry), k = static_cast<int>(p / (static_cast<std::size_t>(rx) * ry));
-        if (i <= hw[0] || j <= hw[1] || k <= hw[2] || i >= rx - 1 - hw[0] || j >= ry - 1 - hw[1] || k >= rz - 1 - hw[2]) touches = true;
-        const int nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
-        for (const auto& d : nb) {
-          const int ii = i + d[0], jj = j + d[1], kk = k + d[2];
-          if (ii < 0 || jj < 0 || kk < 0 || ii >= rx || jj >= ry || kk >= rz) continue;
-          const std::size_t w = roiIndex(ii, jj, kk);
-          if (!er[w] || el[w]) continue;
-          el[w] = nextE;
-          q.push_back(w);
-        }
-      }
-      ++nextE;
-      if (touches || (comp.size() < 2 && erosionStep == 1)) continue;
-      // Reconstruct: dilate the eroded component by the box, within the original mask.
-      std::vector<std::uint8_t> seed(rn, 0);
-      for (auto v : comp) seed[v] = 1;
-      auto dil = filter(seed, false);
-      std::size_t cnt = 0;
-      std::array<int, 3> mn{1 << 30, 1 << 30, 1 << 30}, mx{-1, -1, -1};
-      double camSum = 0;
-      std::array<double, 3> sumIdx{};
-      std::array<double, 6> sumSq{};
-      for (std::size_t v = 0; v < rn; ++v) {
-        dil[v] = dil[v] && mask[v];
-        if (!dil[v]) continue;
-        ++cnt;
-        const int idx[3] = {static_cast<int>(v % rx), static_cast<int>((v / rx) % ry), static_cast<int>(v / (static_cast<std::size_t>(rx) * ry))};
-        sumSq[0] += double(idx[0]) * idx[0];
-        sumSq[1] += double(idx[1]) * idx[1];
-        sumSq[2] += double(idx[2]) * idx[2];
-        sumSq[3] += double(idx[0]) * idx[1];
-        sumSq[4] += double(idx[0]) * idx[2];
-        sumSq[5] += double(idx[1]) * idx[2];
-        for (int a = 0; a < 3; ++a) {
-          sumIdx[static_cast<std::size_t>(a)] += idx[a];
-          mn[static_cast<std::size_t>(a)] = std::min(mn[static_cast<std::size_t>(a)], idx[a]);
-          mx[static_cast<std::size_t>(a)] = std::max(mx[static_cast<std::size_t>(a)], idx[a]);
-        }
-        if (!cam.empty()) camSum += cam[ct.index(lo[0] + idx[0], lo[1] + idx[1], lo[2] + idx[2])];
-      }
-      if (!centroidInSearchBox(sumIdx, cnt)) continue;
-      const double sc = 0.9 * scoreOf(cnt, mn, mx, camSum, sumIdx, sumSq);  // the plain components are preferred
-      if (sc > bestScore) {
-        bestScore = sc;
-        sel = std::move(dil);
-        selMn = mn;
-        selMx = mx;
-        selCount = cnt;
-      }
-    }
   }
   const bool found = selCount > 0;
   auto lpsOf = [&](double i, double j, double k) { return g.lpsFromIjk({lo[0] + i, lo[1] + j, lo[2] + k}); };
@@ -488,7 +660,7 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   for (int k = selMn[2]; k <= selMx[2]; ++k)
     for (int j = selMn[1]; j <= selMx[1]; ++j)
       for (int i = selMn[0]; i <= selMx[0]; ++i) {
-        if (!sel[roiIndex(i, j, k)]) continue;
+        if (!selAt(i, j, k)) continue;
         sx += i;
         sy += j;
         sz += k;
@@ -512,7 +684,7 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
       double n = 0, mx_ = 0, my = 0, sxx = 0, syy = 0, sxy = 0;
       for (int j = selMn[1]; j <= selMx[1]; ++j)
         for (int i = selMn[0]; i <= selMx[0]; ++i) {
-          if (!sel[roiIndex(i, j, k)] || ctAt(i, j, k) <= threshold) continue;
+          if (!selAt(i, j, k) || ctAt(i, j, k) <= threshold) continue;
           const double x = i * g.spacingMm[0], y = j * g.spacingMm[1];
           n += 1;
           mx_ += x;

@@ -26,6 +26,17 @@ void paintBall(imaging::CtVolume& v, const std::array<double, 3>& c, double r, i
       }
 }
 
+// A tube of radius r (mm) along x through the whole volume, its axis at LPS (y, z).
+void paintTubeAlongX(imaging::CtVolume& v, double y, double z, double r, int16_t hu) {
+  const auto& g = v.geometry();
+  for (int k = 0; k < g.size[2]; ++k)
+    for (int j = 0; j < g.size[1]; ++j)
+      for (int i = 0; i < g.size[0]; ++i) {
+        const auto p = g.lpsFromIjk({double(i), double(j), double(k)});
+        if ((p[1] - y) * (p[1] - y) + (p[2] - z) * (p[2] - z) < r * r) v.at(i, j, k) = hu;
+      }
+}
+
 explain::CamComponent boxAround(const std::array<double, 3>& c, double half) {
   explain::CamComponent comp;
   comp.peak = 1;
@@ -168,18 +179,51 @@ TEST(Findings, TellsGroundGlassAndPartSolidFromTheHuDistribution) {
 TEST(Findings, PrefersTheCompactNoduleOverAVesselCrossingTheRegion) {
   auto ct = lungBlock(81, 0.7);
   // A vessel (tube of radius 2 mm) along x through the whole block, and a 8-mm nodule beside it.
-  const auto& g = ct.geometry();
-  for (int k = 0; k < 81; ++k)
-    for (int j = 0; j < 81; ++j)
-      for (int i = 0; i < 81; ++i) {
-        const auto p = g.lpsFromIjk({double(i), double(j), double(k)});
-        if ((p[1] - 10) * (p[1] - 10) + p[2] * p[2] < 4) ct.at(i, j, k) = 40;
-      }
+  paintTubeAlongX(ct, 10, 0, 2.0, 40);
   paintBall(ct, {0, -10, 0}, 4.0, 40);
   auto f = explain::measureNoduleNear(ct, boxAround({0, 0, 0}, 15), {});
   ASSERT_TRUE(f.measured);
   EXPECT_NEAR(f.centerLps[1], -10, 1.0);
   EXPECT_NEAR(f.diameterMm, 8.0, 1.0);
+}
+
+TEST(Findings, DetachesANoduleFromAVesselThroughItByErosionAndGrowsItBack) {
+  auto ct = lungBlock(81, 0.7);
+  // A 10-mm nodule with a thin vessel (radius 1 mm) along x through its centre and the whole block: the
+  // plain component touches the region's border, the 2 mm erosion removes the vessel, and growing the
+  // eroded ball back gives the nodule (with short vessel stubs).
+  paintTubeAlongX(ct, 1, -2, 1.0, 40);
+  const std::array<double, 3> c{2.0, 1.0, -2.0};
+  paintBall(ct, c, 5.0, 40);
+  auto f = explain::measureNoduleNear(ct, boxAround({0, 0, 0}, 15), {});
+  ASSERT_TRUE(f.measured);
+  EXPECT_EQ(f.type, "solid");
+  EXPECT_NEAR(f.diameterMm, 10.0, 2.0);
+  EXPECT_NEAR(f.volumeMl, 4.0 / 3.0 * M_PI * 125.0 / 1000.0, 0.15);
+  for (int a = 0; a < 3; ++a) EXPECT_NEAR(f.centerLps[a], c[a], 0.5);
+}
+
+TEST(Findings, OfTwoEqualNodulesTheOneUnderTheCamWins) {
+  auto ct = lungBlock(81, 0.7);
+  const std::array<double, 3> a{-8, 0, 0}, b{8, 0, 0};
+  paintBall(ct, a, 4.0, 40);
+  paintBall(ct, b, 4.0, 40);
+  const auto& g = ct.geometry();
+  for (const auto& hot : {a, b}) {
+    std::vector<float> cam(g.voxelCount());
+    for (int k = 0; k < 81; ++k)
+      for (int j = 0; j < 81; ++j)
+        for (int i = 0; i < 81; ++i) {
+          const auto p = g.lpsFromIjk({double(i), double(j), double(k)});
+          const double d2 = (p[0] - hot[0]) * (p[0] - hot[0]) + p[1] * p[1] + p[2] * p[2];
+          cam[ct.index(i, j, k)] = static_cast<float>(std::exp(-d2 / 50.0));
+        }
+    auto f = explain::measureNoduleNear(ct, boxAround({0, 0, 0}, 15), cam);
+    ASSERT_TRUE(f.measured);
+    EXPECT_NEAR(f.centerLps[0], hot[0], 0.5);
+    EXPECT_NEAR(f.diameterMm, 8.0, 1.0);
+    EXPECT_GT(f.camInsideNodule, 0.3);
+  }
 }
 
 TEST(Findings, ReportsNothingMeasuredInEmptyLung) {
