@@ -121,7 +121,7 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
       ->check(CLI::Range(1, 64));
   c->add_option("--notes", a.notes, "CSV (header, then key,note) with key = PatientID or AccessionNumber");
   c->add_option("--weights", a.weights, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");
-  c->add_option("--threads", a.threads, "model CPU threads (0: default)");
+  c->add_option("--threads", a.threads, "model CPU threads (0: all cores on CPU, 1 when the model runs on CUDA)");
   c->add_option("--lang", a.lang, "narrative language in result.json: en | zh")
       ->check(CLI::IsMember({"en", "zh"}));
 }

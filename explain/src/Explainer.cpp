@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "clinical/Brock.h"
@@ -23,6 +25,21 @@ namespace md = multimodal::detail;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// MEDSEEK_TRACE_MODEL=1: runModel prints the wall time of its phases per batch to stderr, with the device
+// synchronised at each phase boundary (so the figures are honest, and the tracing itself costs a little).
+bool traceModel() {
+  static const bool on = std::getenv("MEDSEEK_TRACE_MODEL") != nullptr;
+  return on;
+}
+void traceMark(const torch::Device& d, Clock::time_point& t, std::string& line, const char* phase) {
+  if (!traceModel()) return;
+  if (d.is_cuda()) torch::cuda::synchronize();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " %s %.1f ms", phase, 1e3 * since(t));
+  line += buf;
+  t = Clock::now();
+}
 
 torch::Tensor cpuF(const torch::Tensor& t) {
   if (!t.defined()) return t;
@@ -196,7 +213,9 @@ struct Explainer::Impl {
       std::vector<const float*> images(inputs.size(), nullptr);
       std::vector<const md::TextInput*> texts;
       for (const auto& t : inputs) texts.push_back(&t);
-      auto out = ln->net->forward(md::makeBatch(images, ln->net->config().gridSize, texts).to(ln->device), {});
+      md::ForwardOptions fo;
+      fo.textHeadsOnly = true;
+      auto out = ln->net->forward(md::makeBatch(images, ln->net->config().gridSize, texts).to(ln->device), fo);
       auto heads = torch::cat({cpuF(out.familyHistoryLogit).view({-1, 1}), cpuF(out.sexFemaleLogit).view({-1, 1}),
                                cpuF(out.smokingLogits)},
                               1)
@@ -240,9 +259,10 @@ struct Explainer::Impl {
   /// batch: heads, CAM (cases with an image), note scores (cases with a note). `pres` / `texts` are the
   /// cases' inputs (nullptr where absent).
   void runBatch(const std::vector<ModelPass*>& ps, const std::vector<const multimodal::PreprocessedVolume*>& pres,
-                bool plusPlus, bool randomised, int igSteps) {
+                bool plusPlus, bool randomised, int igSteps, std::string& trace) {
     torch::AutoGradMode grad(true);
     const auto t0 = Clock::now();
+    auto tt = t0;
     auto& n = net(randomised);
     const auto B = static_cast<int64_t>(ps.size());
     std::vector<const float*> images;
@@ -256,11 +276,13 @@ struct Explainer::Impl {
     }
     const bool cuda = ln->device.is_cuda();
     auto batch = md::makeBatch(images, n->config().gridSize, texts, /*pinnedMemory=*/cuda).to(ln->device, cuda);
+    traceMark(ln->device, tt, trace, "batch+copy");
     md::ForwardOptions fo;
     fo.gradToBlock1Features = anyImage;
     fo.gradToTextEmbeddings = anyText;
     fo.autocastCuda = ln->autocast && cuda;
     auto out = n->forward(batch, fo);
+    traceMark(ln->device, tt, trace, "forward");
     const double forwardSeconds = since(t0);
     const auto t1 = Clock::now();
     std::vector<torch::Tensor> inputs;
@@ -285,6 +307,7 @@ struct Explainer::Impl {
         p.lastBlockCam = row(lastCpu, i);
       }
     }
+    traceMark(ln->device, tt, trace, "cam");
     const double camSeconds = since(t1);
     if (anyText) {
       auto emb = out.textEmbeddings.detach();
@@ -313,6 +336,7 @@ struct Explainer::Impl {
         p.ageAttentionToken = attention[i].item<int64_t>();
       }
     }
+    traceMark(ln->device, tt, trace, "note-grads");
     md::NetOutput c;
     c.cancerLogit = cpuF(out.cancerLogit);
     c.gate = cpuF(out.gate);
@@ -338,6 +362,7 @@ struct Explainer::Impl {
       p.forwardSeconds = forwardSeconds / static_cast<double>(B);
       p.camSeconds = camSeconds / static_cast<double>(B);
     }
+    traceMark(ln->device, tt, trace, "heads");
   }
 };
 
@@ -422,9 +447,13 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
     runPre.push_back(pre);
     passes.push_back(std::move(p));
   }
+  std::string trace;
+  std::size_t occludedCount = 0;
+  auto tt = Clock::now();
   try {
     if (!run.empty())
-      impl_->runBatch(run, runPre, options_.gradCamPlusPlus, false, options_.integratedGradientSteps);
+      impl_->runBatch(run, runPre, options_.gradCamPlusPlus, false, options_.integratedGradientSteps, trace);
+    tt = Clock::now();
     // Note attributions, then the occlusion forwards of every case's phrases in one text-only batch.
     std::vector<std::string> occluded;
     std::vector<std::pair<std::size_t, std::size_t>> ranges;  // per case: its rows in `occluded`
@@ -443,8 +472,11 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
       ranges.emplace_back(occluded.size(), occluded.size() + notes.size());
       for (auto& n : notes) occluded.push_back(std::move(n));
     }
+    occludedCount = occluded.size();
+    traceMark(ln.device, tt, trace, "note-spans");
     if (!occluded.empty()) {
       auto heads = impl_->noteHeads(occluded);
+      traceMark(ln.device, tt, trace, "occlusion");
       for (std::size_t i = 0; i < passes.size(); ++i)
         passes[i]->occlusion.assign(heads.begin() + static_cast<std::ptrdiff_t>(ranges[i].first),
                                     heads.begin() + static_cast<std::ptrdiff_t>(ranges[i].second));
@@ -452,6 +484,9 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
   } catch (const c10::Error& err) {
     throw ExplainError(std::string("the model failed while explaining: ") + err.what_without_backtrace());
   }
+  if (traceModel())
+    std::fprintf(stderr, "runModel: %zu cases (%zu run), %zu occluded notes:%s\n", cases.size(), run.size(),
+                 occludedCount, trace.c_str());
   return {passes.begin(), passes.end()};
 }
 
@@ -722,7 +757,8 @@ RawExplanation Explainer::camOnly(const multimodal::PreprocessedVolume& pre, con
   pass.usedNote = !note.empty();
   if (pass.usedNote) pass.text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
   try {
-    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0);
+    std::string trace;
+    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0, trace);
   } catch (const c10::Error& err) {
     throw ExplainError(std::string("the model failed while explaining: ") + err.what_without_backtrace());
   }

@@ -293,8 +293,32 @@ torch::Tensor MedSeekNetImpl::embedText(const Batch& b) {
   return tokEmb_(b.tokens) + numProj_(feats) + textPos_.narrow(1, 0, T);
 }
 
+std::pair<torch::Tensor, torch::Tensor> MedSeekNetImpl::encodeText(const Batch& b, const ForwardOptions& o,
+                                                                   NetOutput& out) {
+  torch::Tensor emb = o.textEmbeddingsOverride.defined() ? o.textEmbeddingsOverride : embedText(b);
+  if (o.gradToTextEmbeddings && !o.textEmbeddingsOverride.defined()) emb = emb.detach().requires_grad_(true);
+  out.textEmbeddings = emb;
+  auto padding = b.tokenValid.logical_not();
+  auto x = emb;
+  for (const auto& layer : *textLayers_) x = layer->as<TextLayerImpl>()->forward(x, padding);
+  auto txt = lnText0_(x);
+  auto txtAux = txtAux_->forward(txt.select(1, 0));  // [B,6]
+  out.sexFemaleLogit = txtAux.select(1, 0);
+  out.familyHistoryLogit = txtAux.select(1, 1);
+  out.smokingLogits = txtAux.narrow(1, 2, 3);
+  out.priorCancerLogit = txtAux.select(1, 5);
+  auto scores = ageScore_(txt).squeeze(-1).masked_fill(b.isNumber.logical_and(b.tokenValid).logical_not(), -1e4);
+  out.ageAttention = torch::softmax(scores, 1);
+  out.ageYears = (out.ageAttention * b.numberValue).sum(1);
+  return {txt, txtAux};
+}
+
 NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   NetOutput out;
+  if (o.textHeadsOnly) {  // the note heads read the text encoder alone: nothing else is needed
+    encodeText(b, o, out);
+    return out;
+  }
   const int64_t B = b.size();
   const int d = cfg_.dModel;
   // ---- image ----
@@ -339,21 +363,8 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   out.countLogits = imgAux.narrow(1, 12, 4);
 
   // ---- text ----
-  torch::Tensor emb = o.textEmbeddingsOverride.defined() ? o.textEmbeddingsOverride : embedText(b);
-  if (o.gradToTextEmbeddings && !o.textEmbeddingsOverride.defined()) emb = emb.detach().requires_grad_(true);
-  out.textEmbeddings = emb;
   auto padding = b.tokenValid.logical_not();
-  auto x = emb;
-  for (const auto& layer : *textLayers_) x = layer->as<TextLayerImpl>()->forward(x, padding);
-  auto txt = lnText0_(x);
-  auto txtAux = txtAux_->forward(txt.select(1, 0));  // [B,6]
-  out.sexFemaleLogit = txtAux.select(1, 0);
-  out.familyHistoryLogit = txtAux.select(1, 1);
-  out.smokingLogits = txtAux.narrow(1, 2, 3);
-  out.priorCancerLogit = txtAux.select(1, 5);
-  auto scores = ageScore_(txt).squeeze(-1).masked_fill(b.isNumber.logical_and(b.tokenValid).logical_not(), -1e4);
-  out.ageAttention = torch::softmax(scores, 1);
-  out.ageYears = (out.ageAttention * b.numberValue).sum(1);
+  auto [txt, txtAux] = encodeText(b, o, out);
 
   // ---- cross-modal attention ----
   auto q = lnTq_(txt).transpose(0, 1), k = lnTk_(imgTok).transpose(0, 1);

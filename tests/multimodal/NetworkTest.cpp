@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "multimodal/detail/ModelAccess.h"
 #include "multimodal/detail/Network.h"
 
@@ -108,6 +110,27 @@ TEST(MedSeekNet, ProducesTheDocumentedShapesAndMasksAbsentModalities) {
   EXPECT_NEAR(out.gate[0].sum().item<float>(), 1.0f, 1e-5);
   // The age pointer reads the number in the note (untrained: a mix of the numbers present).
   EXPECT_NEAR(out.ageYears[0].item<float>(), 71.0f, 1e-3);
+}
+
+// The explainer's occlusion forwards read the note heads through textHeadsOnly: they must be exactly the
+// heads of a full forward, and nothing of the image or fusion part is computed.
+TEST(MedSeekNet, TextHeadsOnlyGivesTheFullForwardsNoteHeads) {
+  Tokenizer tok;
+  auto net = evalNet(tok, 5);
+  torch::NoGradGuard ng;
+  const auto batch = tinyBatch(tok, 3, 32);
+  auto full = net->forward(batch);
+  ForwardOptions o;
+  o.textHeadsOnly = true;
+  auto text = net->forward(batch, o);
+  for (const auto& [name, a, b] : std::vector<std::tuple<std::string, torch::Tensor, torch::Tensor>>{
+           {"sex", full.sexFemaleLogit, text.sexFemaleLogit},
+           {"family history", full.familyHistoryLogit, text.familyHistoryLogit},
+           {"smoking", full.smokingLogits, text.smokingLogits},
+           {"age", full.ageYears, text.ageYears}})
+    EXPECT_TRUE(torch::equal(a, b)) << name;
+  EXPECT_FALSE(text.cancerLogit.defined());
+  EXPECT_FALSE(text.imageFeatures.defined());
 }
 
 TEST(MedSeekNet, RunsGradientsOnlyAfterBlock1ForTheCam) {

@@ -24,6 +24,7 @@
 #include "imaging/SeriesSelector.h"
 #include "multimodal/Model.h"
 #include "multimodal/Preprocessing.h"
+#include "multimodal/Runtime.h"
 #include "workflow/AnalysisJson.h"
 #include "workflow/Analyzer.h"
 #include "workflow/NoteSource.h"
@@ -738,6 +739,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   ao.device = options.device;
   ao.language = options.language;
   ao.threads = options.threads;
+  // On CUDA the model thread's own CPU work is small: one LibTorch CPU thread keeps its thread pool from
+  // spinning on the cores the workers need (with all cores, each small CPU op waited for busy threads).
+  if (ao.threads == 0 && options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable) ao.threads = 1;
   ao.heatmapOnCtGrid = options.heatmaps || options.reports;
   Analyzer analyzer(ao);
   ri.device = analyzer.model().info().device;

@@ -42,7 +42,7 @@ struct ScreeningOptions {
   std::string language = "en";  ///< narrative language in result.json
   int batch = 4;                ///< prepared studies per batched model pass (>= 1)
   int workers = 2;              ///< CPU threads that load, decode, preprocess and finish studies (>= 1)
-  int threads = 0;              ///< model CPU threads (0: library default)
+  int threads = 0;              ///< model CPU threads (0: all cores on CPU, 1 when the model runs on CUDA)
   bool resume = false;          ///< continue the run recorded in OUT/screening.db
   std::string notesCsv;         ///< CSV "key,note" with key = PatientID or AccessionNumber
   bool reports = false;         ///< also write PDF/SR/SEG/PM/EPDF/FHIR into studies/<uid>/report/

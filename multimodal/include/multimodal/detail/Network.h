@@ -60,6 +60,9 @@ struct ForwardOptions {
   bool gradToTextEmbeddings = false;  ///< make `textEmbeddings` a leaf that requires grad
   torch::Tensor textEmbeddingsOverride;  ///< [B,T,d] replaces the input embeddings (integrated gradients)
   bool autocastCuda = false;          ///< bf16 autocast on CUDA where the LibTorch version supports it
+  /// Run only the text encoder and its heads (sex, family history, smoking, prior cancer, age, and
+  /// textEmbeddings); every other output is left undefined. The heads are exactly those of a full forward.
+  bool textHeadsOnly = false;
 };
 
 struct NetOutput {
@@ -115,6 +118,8 @@ class MedSeekNetImpl : public torch::nn::Module {
   torch::Tensor embedText(const Batch& b);
 
  private:
+  /// The text encoder and its heads into `out`; returns {encoded tokens [B,T,d], the heads [B,6]}.
+  std::pair<torch::Tensor, torch::Tensor> encodeText(const Batch& b, const ForwardOptions& o, NetOutput& out);
   NetConfig cfg_;
   torch::nn::Sequential stem_{nullptr}, block1_{nullptr}, block2_{nullptr}, block3_{nullptr};
   torch::nn::Linear imgTokProj_{nullptr}, imgGlobProj_{nullptr};
