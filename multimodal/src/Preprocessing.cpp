@@ -90,34 +90,83 @@ int threadCount(int requested) {
   return std::max(1, std::min(8, static_cast<int>(std::thread::hardware_concurrency())));
 }
 
-// Applies 1-D weights along axis `ax` of a dims[0] x dims[1] x dims[2] array (axis 0 fastest).
+// One output sample for each of W lines side by side (lane l of a tap's input at src + n * tapStride + l):
+// acc = air weight * air, then += w * x tap by tap, per lane exactly the operations of a single sample
+// (the same rounding); the W lanes are independent chains that the compiler keeps in registers.
+template <int W, typename In>
+void tapLanes(const Row& r, const In* src, std::size_t tapStride, float air, float* out) {
+  float acc[W];
+  for (int l = 0; l < W; ++l) acc[l] = r.airWeight * air;
+  for (const Tap& t : r.taps) {
+    const In* x = src + static_cast<std::size_t>(t.n) * tapStride;
+    for (int l = 0; l < W; ++l) acc[l] += t.w * x[l];
+  }
+  for (int l = 0; l < W; ++l) out[l] = acc[l];
+}
+
+// Applies 1-D weights along axis `ax` of a dims[0] x dims[1] x dims[2] array (axis 0 fastest) into `out`
+// (dims with rows.size() along ax), for the indices [u0, u1) of the outer axis: axis 2, or axis 1 for
+// ax = 2.
+template <typename In>
+void passLines(const In* in, const std::array<int, 3>& dims, int ax, const std::vector<Row>& rows, float* out,
+               int u0, int u1) {
+  std::array<int, 3> od = dims;
+  od[static_cast<std::size_t>(ax)] = static_cast<int>(rows.size());
+  const std::size_t s1 = static_cast<std::size_t>(dims[0]), s2 = s1 * dims[1];
+  const std::size_t o1 = static_cast<std::size_t>(od[0]), o2 = o1 * od[1];
+  const float air = static_cast<float>(imaging::CtVolume::kAirHu);
+  const std::size_t nOut = rows.size();
+  if (ax == 0) {
+    // Lines along axis 0: kLines of them (consecutive j) at a time, their input transposed so that the
+    // lines are the lanes.
+    constexpr int kLines = 8;
+    std::vector<In> tr(s1 * kLines);
+    float acc[kLines];
+    for (int k = u0; k < u1; ++k) {
+      int j = 0;
+      for (; j + kLines <= od[1]; j += kLines) {
+        const In* src = in + static_cast<std::size_t>(k) * s2 + static_cast<std::size_t>(j) * s1;
+        for (std::size_t n = 0; n < s1; ++n)
+          for (int l = 0; l < kLines; ++l) tr[n * kLines + static_cast<std::size_t>(l)] = src[static_cast<std::size_t>(l) * s1 + n];
+        float* dst = out + static_cast<std::size_t>(k) * o2 + static_cast<std::size_t>(j) * o1;
+        for (std::size_t o = 0; o < nOut; ++o) {
+          tapLanes<kLines>(rows[o], tr.data(), kLines, air, acc);
+          for (int l = 0; l < kLines; ++l) dst[static_cast<std::size_t>(l) * o1 + o] = acc[l];
+        }
+      }
+      for (; j < od[1]; ++j) {
+        const In* src = in + static_cast<std::size_t>(k) * s2 + static_cast<std::size_t>(j) * s1;
+        float* dst = out + static_cast<std::size_t>(k) * o2 + static_cast<std::size_t>(j) * o1;
+        for (std::size_t o = 0; o < nOut; ++o) tapLanes<1>(rows[o], src, 1, air, dst + o);
+      }
+    }
+  } else {
+    // Lines along axis 1 or 2: the lines of consecutive i are contiguous, the lanes; 32, 8, then 1 at a time.
+    const int outer = ax == 2 ? 1 : 2;
+    const std::size_t strideIn[3] = {1, s1, s2};
+    const std::size_t strideOut[3] = {1, o1, o2};
+    const std::size_t tapStride = strideIn[ax], lanes = s1;
+    for (int u = u0; u < u1; ++u)
+      for (std::size_t o = 0; o < nOut; ++o) {
+        const In* src = in + static_cast<std::size_t>(u) * strideIn[outer];
+        float* dst = out + static_cast<std::size_t>(u) * strideOut[outer] + o * strideOut[ax];
+        std::size_t l = 0;
+        for (; l + 32 <= lanes; l += 32) tapLanes<32>(rows[o], src + l, tapStride, air, dst + l);
+        for (; l + 8 <= lanes; l += 8) tapLanes<8>(rows[o], src + l, tapStride, air, dst + l);
+        for (; l < lanes; ++l) tapLanes<1>(rows[o], src + l, tapStride, air, dst + l);
+      }
+  }
+}
+
+// passLines over the whole array, parallelised over its outer axis (the slowest axis that is not the
+// filtered one); dims becomes the output's.
 template <typename In>
 std::vector<float> passAlong(const In* in, std::array<int, 3>& dims, int ax, const std::vector<Row>& rows,
                              int threads) {
   std::array<int, 3> od = dims;
   od[static_cast<std::size_t>(ax)] = static_cast<int>(rows.size());
   std::vector<float> out(static_cast<std::size_t>(od[0]) * od[1] * od[2]);
-  const std::size_t s0 = 1, s1 = static_cast<std::size_t>(dims[0]), s2 = s1 * dims[1];
-  const std::size_t o1 = static_cast<std::size_t>(od[0]), o2 = o1 * od[1];
-  const float air = static_cast<float>(imaging::CtVolume::kAirHu);
-  // Parallelise over the slowest axis that is not the filtered one.
-  const int outer = ax == 2 ? 1 : 2;
-  const int mid = ax == 0 ? 1 : 0;
-  const std::size_t strideIn[3] = {s0, s1, s2};
-  const std::size_t strideOut[3] = {1, o1, o2};
-  parallelFor(od[static_cast<std::size_t>(outer)], threads, [&](int b, int e) {
-    for (int u = b; u < e; ++u)
-      for (int v = 0; v < od[static_cast<std::size_t>(mid)]; ++v) {
-        const std::size_t baseIn = u * strideIn[outer] + v * strideIn[mid];
-        const std::size_t baseOut = u * strideOut[outer] + v * strideOut[mid];
-        for (std::size_t o = 0; o < rows.size(); ++o) {
-          const Row& r = rows[o];
-          float acc = r.airWeight * air;
-          for (const Tap& t : r.taps) acc += t.w * in[baseIn + static_cast<std::size_t>(t.n) * strideIn[ax]];
-          out[baseOut + o * strideOut[ax]] = acc;
-        }
-      }
-  });
+  parallelFor(od[ax == 2 ? 1 : 2], threads, [&](int b, int e) { passLines(in, dims, ax, rows, out.data(), b, e); });
   dims = od;
   return out;
 }
@@ -135,9 +184,6 @@ std::vector<float> resampleToGrid(const imaging::CtVolume& volume, const std::ar
   std::array<int, 3> lpsOf{};
   for (int a = 0; a < 3; ++a) lpsOf[static_cast<std::size_t>(m.volAxis[static_cast<std::size_t>(a)])] = a;
   std::array<int, 3> dims = g.size;
-  // First pass reads int16 directly: convert lazily by doing the first axis (c=0) from a float copy of
-  // one slab at a time would save memory; a float copy of the whole volume is simpler and still fast.
-  std::vector<float> cur;
   // Order of passes: the axis with the largest reduction first keeps the work small.
   std::array<int, 3> order{0, 1, 2};
   std::sort(order.begin(), order.end(), [&](int x, int y) {
@@ -146,15 +192,41 @@ std::vector<float> resampleToGrid(const imaging::CtVolume& volume, const std::ar
     return static_cast<double>(size[ax]) / g.size[static_cast<std::size_t>(x)] <
            static_cast<double>(size[ay]) / g.size[static_cast<std::size_t>(y)];
   });
-  bool first = true;
-  for (int c : order) {
+  std::array<std::vector<Row>, 3> rows;  // by pass
+  for (std::size_t p = 0; p < 3; ++p) {
+    const int c = order[p];
     const auto a = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(c)]);
     // LPS coordinate of volume index n along axis c (axis-aligned): origin[a] + sign*n*spacing[c].
-    auto rows = axisWeights(g.size[static_cast<std::size_t>(c)], g.originLps[a], m.sign[a],
-                            g.spacingMm[static_cast<std::size_t>(c)], size[a], originLps[a], spacingMm[a]);
-    cur = first ? passAlong(volume.data(), dims, c, rows, threads) : passAlong(cur.data(), dims, c, rows, threads);
-    first = false;
+    rows[p] = axisWeights(g.size[static_cast<std::size_t>(c)], g.originLps[a], m.sign[a],
+                          g.spacingMm[static_cast<std::size_t>(c)], size[a], originLps[a], spacingMm[a]);
   }
+  // The first pass reads int16 directly.
+  std::vector<float> cur;
+  std::size_t p = 0;
+  if (order[2] == 2) {
+    // Both in-plane passes first (the usual case): slice by slice, so that the first pass's output stays
+    // one slice (in cache) instead of a whole volume.
+    std::array<int, 3> d1 = dims, d2{};
+    d1[static_cast<std::size_t>(order[0])] = static_cast<int>(rows[0].size());
+    d2 = d1;
+    d2[static_cast<std::size_t>(order[1])] = static_cast<int>(rows[1].size());
+    const std::size_t plane0 = static_cast<std::size_t>(dims[0]) * dims[1],
+                      plane1 = static_cast<std::size_t>(d1[0]) * d1[1], plane2 = static_cast<std::size_t>(d2[0]) * d2[1];
+    cur.resize(plane2 * static_cast<std::size_t>(dims[2]));
+    parallelFor(dims[2], threads, [&](int b, int e) {
+      std::vector<float> slice(plane1);
+      for (int k = b; k < e; ++k) {
+        passLines(volume.data() + static_cast<std::size_t>(k) * plane0, {dims[0], dims[1], 1}, order[0], rows[0],
+                  slice.data(), 0, 1);
+        passLines(slice.data(), {d1[0], d1[1], 1}, order[1], rows[1], cur.data() + static_cast<std::size_t>(k) * plane2, 0, 1);
+      }
+    });
+    dims = d2;
+    p = 2;
+  }
+  for (; p < 3; ++p)
+    cur = p == 0 ? passAlong(volume.data(), dims, order[p], rows[p], threads)
+                 : passAlong(cur.data(), dims, order[p], rows[p], threads);
   // Now dims[c] = size[lpsOf[c]]; reorder so that LPS axis 0 is fastest.
   if (m.volAxis[0] == 0 && m.volAxis[1] == 1 && m.volAxis[2] == 2) return cur;
   std::vector<float> out(cur.size());
@@ -233,39 +305,58 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
   std::vector<int> lab(n, 0);
   for (std::size_t v = 0; v < n; ++v) lab[v] = fov[v] < opt.airThresholdHu ? 1 : 0;
   auto idx = [&](std::size_t i, std::size_t j, std::size_t k) { return i + nx * (j + ny * k); };
-  std::vector<std::size_t> q;
-  auto flood = [&](std::size_t seed, int label) {
+  // Scanline flood fill (6-neighbourhood) of the air candidates connected to voxel (i, j, k), itself a
+  // candidate: labels them `label`, returns their count.
+  struct Voxel {
+    std::size_t i, j, k;
+  };
+  std::vector<Voxel> stack;
+  auto flood = [&](std::size_t i0, std::size_t j0, std::size_t k0, int label) {
     std::size_t count = 0;
-    lab[seed] = label;
-    q.clear();
-    q.push_back(seed);
-    while (!q.empty()) {
-      const std::size_t v = q.back();
-      q.pop_back();
-      ++count;
-      const std::size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
-      const std::size_t nb[6] = {i > 0 ? v - 1 : v, i + 1 < nx ? v + 1 : v, j > 0 ? v - nx : v,
-                                 j + 1 < ny ? v + nx : v, k > 0 ? v - nx * ny : v, k + 1 < nz ? v + nx * ny : v};
-      for (std::size_t w : nb)
-        if (lab[w] == 1) {
-          lab[w] = label;
-          q.push_back(w);
+    lab[idx(i0, j0, k0)] = label;
+    stack.assign(1, Voxel{i0, j0, k0});
+    while (!stack.empty()) {
+      const Voxel s = stack.back();
+      stack.pop_back();
+      int* row = &lab[idx(0, s.j, s.k)];
+      std::size_t a = s.i, b = s.i;  // the run of candidates through s along i
+      while (a > 0 && row[a - 1] == 1) row[--a] = label;
+      while (b + 1 < nx && row[b + 1] == 1) row[++b] = label;
+      count += b - a + 1;
+      // Beside the run: one seed per stretch of candidates (a stretch with a labelled voxel is that
+      // voxel's run's, or pending as a seed already).
+      auto seedRow = [&](std::size_t j, std::size_t k) {
+        int* r = &lab[idx(0, j, k)];
+        for (std::size_t x = a; x <= b; ++x) {
+          if (r[x] != 1 && r[x] != label) continue;
+          if (r[x] == 1) {
+            r[x] = label;
+            stack.push_back(Voxel{x, j, k});
+          }
+          while (x < b && (r[x + 1] == 1 || r[x + 1] == label)) ++x;
         }
+      };
+      if (s.j > 0) seedRow(s.j - 1, s.k);
+      if (s.j + 1 < ny) seedRow(s.j + 1, s.k);
+      if (s.k > 0) seedRow(s.j, s.k - 1);
+      if (s.k + 1 < nz) seedRow(s.j, s.k + 1);
     }
     return count;
   };
   for (std::size_t k = 0; k < nz; ++k)
     for (std::size_t j = 0; j < ny; ++j)
-      for (std::size_t i = 0; i < nx; ++i)
-        if ((i == 0 || j == 0 || i + 1 == nx || j + 1 == ny) && lab[idx(i, j, k)] == 1) flood(idx(i, j, k), 2);
+      for (std::size_t i = 0; i < nx; i += (j == 0 || j + 1 == ny || i + 1 == nx) ? 1 : nx - 1)  // the lateral faces
+        if (lab[idx(i, j, k)] == 1) flood(i, j, k, 2);
   std::vector<std::pair<std::size_t, int>> comps;  // size, label
   int next = 3;
-  for (std::size_t v = 0; v < n; ++v)
-    if (lab[v] == 1) {
-      const std::size_t c = flood(v, next);
-      comps.push_back({c, next});
-      ++next;
-    }
+  for (std::size_t k = 0; k < nz; ++k)
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = 0; i < nx; ++i)
+        if (lab[idx(i, j, k)] == 1) {
+          const std::size_t c = flood(i, j, k, next);
+          comps.push_back({c, next});
+          ++next;
+        }
   std::sort(comps.rbegin(), comps.rend());
   const double voxMl = ms * ms * ms / 1000.0;
   std::vector<bool> keep(static_cast<std::size_t>(next), false);

@@ -93,3 +93,60 @@ TEST(Preprocessing, HandlesFlippedAxesLikeTheSameAnatomy) {
   ASSERT_TRUE(a.inScope && b.inScope);
   EXPECT_LT(meanAbsDiff(a.values, b.values), 1e-4);
 }
+
+namespace {
+// Direct evaluation of the tent filter resampleToGrid documents (identity direction): per axis, weights
+// 1 - |n - t| / h (h = max(input, output spacing) / input spacing) around the fractional input index t,
+// normalised over all taps, taps outside the volume reading air.
+double tentReference(const imaging::CtVolume& v, const std::array<double, 3>& x, const std::array<double, 3>& outSp) {
+  const auto& g = v.geometry();
+  std::array<std::vector<std::pair<int, double>>, 3> taps;
+  for (std::size_t a = 0; a < 3; ++a) {
+    const double t = (x[a] - g.originLps[a]) / g.spacingMm[a], h = std::max(g.spacingMm[a], outSp[a]) / g.spacingMm[a];
+    double total = 0;
+    for (int n = static_cast<int>(std::floor(t - h)); n <= static_cast<int>(std::ceil(t + h)); ++n) {
+      const double w = 1.0 - std::abs(n - t) / h;
+      if (w <= 0) continue;
+      taps[a].push_back({n, w});
+      total += w;
+    }
+    for (auto& tp : taps[a]) tp.second /= total;
+  }
+  double s = 0;
+  for (const auto& [k, wk] : taps[2])
+    for (const auto& [j, wj] : taps[1])
+      for (const auto& [i, wi] : taps[0])
+        s += wi * wj * wk * (v.contains(i, j, k) ? v.at(i, j, k) : imaging::CtVolume::kAirHu);
+  return s;
+}
+}  // namespace
+
+TEST(Preprocessing, ResamplesWithTheNormalisedTentFilterAndAirOutsideWhateverThePassOrderAndThreads) {
+  imaging::VolumeGeometry g;
+  g.size = {37, 29, 23};
+  g.spacingMm = {0.7, 0.9, 1.3};
+  g.originLps = {-12.0, -10.0, -14.0};
+  imaging::CtVolume ct(g);
+  for (int k = 0; k < g.size[2]; ++k)
+    for (int j = 0; j < g.size[1]; ++j)
+      for (int i = 0; i < g.size[0]; ++i) ct.at(i, j, k) = static_cast<int16_t>((i * 37 + j * 101 + k * 53) % 1700 - 1000);
+  // In-plane passes first (the z reduction is the smallest), then a grid whose z pass comes first; both
+  // reach outside the volume and have line counts that are not multiples of 8.
+  const std::array<std::array<int, 3>, 2> sizes{{{11, 9, 13}, {30, 25, 5}}};
+  const std::array<std::array<double, 3>, 2> spacings{{{2.5, 2.5, 2.5}, {1.0, 1.1, 3.9}}};
+  const std::array<std::array<double, 3>, 2> origins{{{-16.0, -13.0, -18.0}, {-13.0, -11.0, -16.0}}};
+  for (std::size_t c = 0; c < 2; ++c) {
+    const auto one = resampleToGrid(ct, sizes[c], spacings[c], origins[c], 1);
+    EXPECT_EQ(one, resampleToGrid(ct, sizes[c], spacings[c], origins[c], 3));
+    double maxErr = 0;
+    for (int k = 0; k < sizes[c][2]; ++k)
+      for (int j = 0; j < sizes[c][1]; ++j)
+        for (int i = 0; i < sizes[c][0]; ++i) {
+          const std::array<double, 3> x{origins[c][0] + i * spacings[c][0], origins[c][1] + j * spacings[c][1],
+                                        origins[c][2] + k * spacings[c][2]};
+          const float got = one[static_cast<std::size_t>(i + sizes[c][0] * (j + sizes[c][1] * k))];
+          maxErr = std::max(maxErr, std::abs(got - tentReference(ct, x, spacings[c])));
+        }
+    EXPECT_LT(maxErr, 0.01) << "grid " << c;
+  }
+}
