@@ -4,7 +4,9 @@
 #include <numeric>
 
 #include "TestSupport.h"
+#include "multimodal/ModelError.h"
 #include "multimodal/Preprocessing.h"
+#include "multimodal/Runtime.h"
 
 using namespace multimodal;
 
@@ -148,5 +150,49 @@ TEST(Preprocessing, ResamplesWithTheNormalisedTentFilterAndAirOutsideWhateverThe
           maxErr = std::max(maxErr, std::abs(got - tentReference(ct, x, spacings[c])));
         }
     EXPECT_LT(maxErr, 0.01) << "grid " << c;
+  }
+}
+
+// The batch pipeline resamples on the GPU: a device that cannot be used is a clear error, never a silent
+// fallback.
+TEST(Preprocessing, AnUnusableDeviceIsAModelError) {
+  const auto ct = mmtest::makeChest(160, 2.2, 120, 2.5);
+  PreprocessOptions o;
+  o.device = "no-such-device";
+  EXPECT_THROW(preprocessVolume(ct, o), ModelError);
+  if (!runtimeInfo().cudaAvailable) {
+    o.device = "cuda";
+    EXPECT_THROW(preprocessVolume(ct, o), ModelError);
+  }
+}
+
+// On CUDA the resample equals the CPU's up to float rounding, also with a flipped axis (the same lung mask,
+// origin and crop follow).
+TEST(PreprocessingGpu, CudaResampleMatchesTheCpu) {
+  ASSERT_TRUE(runtimeInfo().cudaAvailable);
+  auto ct = mmtest::makeChest(320, 1.1, 240, 1.25);
+  for (int flip = 0; flip < 2; ++flip) {
+    SCOPED_TRACE(flip ? "row axis flipped" : "identity direction");
+    imaging::CtVolume v = ct;
+    if (flip) {
+      auto g = ct.geometry();
+      g.directionLps = {1, 0, 0, 0, -1, 0, 0, 0, 1};
+      g.originLps[1] = -g.originLps[1];
+      imaging::CtVolume f(g);
+      for (int k = 0; k < g.size[2]; ++k)
+        for (int j = 0; j < g.size[1]; ++j)
+          for (int i = 0; i < g.size[0]; ++i) f.at(i, j, k) = ct.at(i, g.size[1] - 1 - j, k);
+      v = f;
+    }
+    PreprocessOptions gpu;
+    gpu.device = "cuda";
+    const auto a = preprocessVolume(v), b = preprocessVolume(v, gpu);
+    ASSERT_TRUE(a.inScope && b.inScope) << b.reason;
+    EXPECT_EQ(a.originLps, b.originLps);
+    EXPECT_NEAR(a.lungVolumeMl, b.lungVolumeMl, 1.0);
+    ASSERT_EQ(a.values.size(), b.values.size());
+    float worst = 0;
+    for (std::size_t i = 0; i < a.values.size(); ++i) worst = std::max(worst, std::abs(a.values[i] - b.values[i]));
+    EXPECT_LT(worst, 1e-4f);
   }
 }
