@@ -16,6 +16,18 @@ double meanAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   for (std::size_t i = 0; i < a.size(); ++i) s += std::abs(a[i] - b[i]);
   return s / static_cast<double>(a.size());
 }
+
+// The same chest stored with the row axis reversed (j runs anterior->posterior flipped).
+imaging::CtVolume rowsFlipped(const imaging::CtVolume& ct) {
+  auto g = ct.geometry();
+  g.directionLps = {1, 0, 0, 0, -1, 0, 0, 0, 1};
+  g.originLps[1] = -g.originLps[1];
+  imaging::CtVolume flipped(g);
+  for (int k = 0; k < g.size[2]; ++k)
+    for (int j = 0; j < g.size[1]; ++j)
+      for (int i = 0; i < g.size[0]; ++i) flipped.at(i, j, k) = ct.at(i, g.size[1] - 1 - j, k);
+  return flipped;
+}
 }  // namespace
 
 TEST(Preprocessing, FindsBothLungsAndCentresTheGridOnThem) {
@@ -83,15 +95,7 @@ TEST(Preprocessing, ReportsThickSlicesShortScansAndMissingLungsAsOutOfScope) {
 
 TEST(Preprocessing, HandlesFlippedAxesLikeTheSameAnatomy) {
   const auto ct = mmtest::makeChest(160, 2.2, 120, 2.5);
-  // Same chest stored with the row axis reversed (j runs anterior->posterior flipped).
-  auto g = ct.geometry();
-  g.directionLps = {1, 0, 0, 0, -1, 0, 0, 0, 1};
-  g.originLps[1] = -g.originLps[1];
-  imaging::CtVolume flipped(g);
-  for (int k = 0; k < g.size[2]; ++k)
-    for (int j = 0; j < g.size[1]; ++j)
-      for (int i = 0; i < g.size[0]; ++i) flipped.at(i, j, k) = ct.at(i, g.size[1] - 1 - j, k);
-  const auto a = preprocessVolume(ct), b = preprocessVolume(flipped);
+  const auto a = preprocessVolume(ct), b = preprocessVolume(rowsFlipped(ct));
   ASSERT_TRUE(a.inScope && b.inScope);
   EXPECT_LT(meanAbsDiff(a.values, b.values), 1e-4);
 }
@@ -170,20 +174,10 @@ TEST(Preprocessing, AnUnusableDeviceIsAModelError) {
 // origin and crop follow).
 TEST(PreprocessingGpu, CudaResampleMatchesTheCpu) {
   ASSERT_TRUE(runtimeInfo().cudaAvailable);
-  auto ct = mmtest::makeChest(320, 1.1, 240, 1.25);
+  const auto ct = mmtest::makeChest(320, 1.1, 240, 1.25);
   for (int flip = 0; flip < 2; ++flip) {
     SCOPED_TRACE(flip ? "row axis flipped" : "identity direction");
-    imaging::CtVolume v = ct;
-    if (flip) {
-      auto g = ct.geometry();
-      g.directionLps = {1, 0, 0, 0, -1, 0, 0, 0, 1};
-      g.originLps[1] = -g.originLps[1];
-      imaging::CtVolume f(g);
-      for (int k = 0; k < g.size[2]; ++k)
-        for (int j = 0; j < g.size[1]; ++j)
-          for (int i = 0; i < g.size[0]; ++i) f.at(i, j, k) = ct.at(i, g.size[1] - 1 - j, k);
-      v = f;
-    }
+    const imaging::CtVolume v = flip ? rowsFlipped(ct) : ct;
     PreprocessOptions gpu;
     gpu.device = "cuda";
     const auto a = preprocessVolume(v), b = preprocessVolume(v, gpu);
