@@ -746,9 +746,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   Analyzer analyzer(ao);
   ri.device = analyzer.model().info().device;
   ri.modelSha256 = db.meta("model_sha256");
-  multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
-  // On a GPU machine the workers' costliest CPU step, the resample, runs on the GPU as well.
-  if (ri.device.rfind("cuda", 0) == 0) preOptions.device = ri.device;
+  const multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
 
   // The finishing half of one study (worker thread): the explanation from its model pass, result.json,
   // heatmap and reports (atomically), and its worklist row.
