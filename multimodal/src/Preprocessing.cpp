@@ -126,8 +126,8 @@ void passLines(const In* in, const std::array<int, 3>& dims, int ax, const std::
       int j = 0;
       for (; j + kLines <= od[1]; j += kLines) {
         const In* src = in + static_cast<std::size_t>(k) * s2 + static_cast<std::size_t>(j) * s1;
-        for (std::size_t n = 0; n < s1; ++n)
-          for (int l = 0; l < kLines; ++l) tr[n * kLines + static_cast<std::size_t>(l)] = src[static_cast<std::size_t>(l) * s1 + n];
+        for (int l = 0; l < kLines; ++l)  // line by line: sequential reads
+          for (std::size_t n = 0; n < s1; ++n) tr[n * kLines + static_cast<std::size_t>(l)] = src[static_cast<std::size_t>(l) * s1 + n];
         float* dst = out + static_cast<std::size_t>(k) * o2 + static_cast<std::size_t>(j) * o1;
         for (std::size_t o = 0; o < nOut; ++o) {
           tapLanes<kLines>(rows[o], tr.data(), kLines, air, acc);
