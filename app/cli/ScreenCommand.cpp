@@ -38,7 +38,7 @@ struct ScreenArgs {
   std::vector<std::string> inputs;
   std::string out, device = "auto", notes, weights, lang = "en";
   int batch = 4, workers = 2, threads = 0;
-  bool resume = false, report = false, heatmap = false, keep = false;
+  bool resume = false, report = false, heatmap = false, keep = false, resampleOnGpu = false;
 };
 
 std::string clock(double s) {
@@ -90,6 +90,7 @@ workflow::ScreeningOptions toOptions(const ScreenArgs& a) {
   o.batch = a.batch;
   o.workers = a.workers;
   o.threads = a.threads;
+  o.resampleOnGpu = a.resampleOnGpu;
   o.resume = a.resume;
   o.notesCsv = a.notes;
   o.reports = a.report;
@@ -114,8 +115,7 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
   c->add_option("inputs", a.inputs, "folders (searched recursively), DICOMDIR files or DICOM files")
       ->required();
   c->add_option("--device", a.device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  c->add_option("--batch", a.batch,
-                "prepared cases the model thread takes per round (one DB transaction each)")
+  c->add_option("--batch", a.batch, "prepared studies per batched model pass")
       ->check(CLI::Range(1, 256));
   c->add_option("--workers", a.workers, "CPU threads that load, decode, preprocess and finish studies (findings, narrative)")
       ->check(CLI::Range(1, 64));
@@ -124,6 +124,8 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
   c->add_option("--threads", a.threads, "model CPU threads (0: all cores on CPU, 1 when the model runs on CUDA)");
   c->add_option("--lang", a.lang, "narrative language in result.json: en | zh")
       ->check(CLI::IsMember({"en", "zh"}));
+  c->add_flag("--resample-on-gpu", a.resampleOnGpu,
+              "the workers resample each CT on the model's GPU (when it runs on CUDA) instead of the CPU");
 }
 }  // namespace
 

@@ -4,8 +4,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
+#include <optional>
 #include <thread>
+
+#include <torch/torch.h>
+#ifdef MEDSEEK_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include "multimodal/ModelError.h"
 
@@ -242,6 +250,87 @@ std::vector<float> resampleToGrid(const imaging::CtVolume& volume, const std::ar
   return out;
 }
 
+namespace {
+// resampleToGrid on a LibTorch device: each pass's taps as a dense [out, in] matrix plus its air term,
+// applied as a float32 matrix product (TF32 off, LibTorch's default for matmul), so the result equals the
+// CPU's up to float rounding. On CUDA the work runs on a stream of its own (when this build has LibTorch's
+// CUDA headers), so that a worker thread never waits behind the model's batches, and the volume goes up
+// and the result comes down through page-locked buffers kept per thread (DMA; copies from pageable memory
+// are staged by the driver, which serialises the copies of every thread).
+std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::array<int, 3>& size,
+                                    const std::array<double, 3>& spacingMm, const std::array<double, 3>& originLps,
+                                    const torch::Device& device) {
+  const auto& g = volume.geometry();
+  AxisMap m;
+  if (!mapAxes(g, m)) throw ModelError("volume orientation is not axis-aligned (oblique); cannot resample");
+  std::array<int, 3> lpsOf{};
+  for (int a = 0; a < 3; ++a) lpsOf[static_cast<std::size_t>(m.volAxis[static_cast<std::size_t>(a)])] = a;
+#ifdef MEDSEEK_TORCH_CUDA
+  std::optional<c10::cuda::CUDAStreamGuard> stream;
+  if (device.is_cuda()) stream.emplace(c10::cuda::getStreamFromPool(false, device.index()));
+#endif
+  torch::NoGradGuard noGrad;
+  const bool pinned = device.is_cuda();
+  const auto pinnedOptions = torch::TensorOptions().pinned_memory(pinned);
+  thread_local torch::Tensor stageIn, stageOut;
+  const auto nIn = static_cast<int64_t>(g.voxelCount());
+  torch::Tensor src;
+  if (pinned) {
+    if (!stageIn.defined() || stageIn.numel() < nIn) stageIn = torch::empty({nIn}, pinnedOptions.dtype(torch::kInt16));
+    std::memcpy(stageIn.data_ptr<int16_t>(), volume.data(), static_cast<std::size_t>(nIn) * sizeof(int16_t));
+    src = stageIn.narrow(0, 0, nIn);
+  } else {
+    src = torch::from_blob(const_cast<int16_t*>(volume.data()), {nIn}, torch::kInt16);
+  }
+  // [k][j][i]: tensor dim 2 - c is volume axis c.
+  auto v = src.view({g.size[2], g.size[1], g.size[0]}).to(device, /*non_blocking=*/pinned).to(torch::kFloat);
+  for (int c : {0, 1, 2}) {  // in-plane first: the largest reductions
+    const auto a = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(c)]);
+    const auto rows = axisWeights(g.size[static_cast<std::size_t>(c)], g.originLps[a], m.sign[a],
+                                  g.spacingMm[static_cast<std::size_t>(c)], size[a], originLps[a], spacingMm[a]);
+    const auto outN = static_cast<int64_t>(rows.size()), inN = static_cast<int64_t>(g.size[static_cast<std::size_t>(c)]);
+    auto w = torch::zeros({outN, inN}, pinnedOptions.dtype(torch::kFloat));
+    auto air = torch::empty({outN}, pinnedOptions.dtype(torch::kFloat));
+    auto wa = w.accessor<float, 2>();
+    auto aa = air.accessor<float, 1>();
+    for (int64_t o = 0; o < outN; ++o) {
+      const Row& r = rows[static_cast<std::size_t>(o)];
+      for (const Tap& t : r.taps) wa[o][t.n] += t.w;
+      aa[o] = r.airWeight * static_cast<float>(imaging::CtVolume::kAirHu);
+    }
+    w = w.to(device, /*non_blocking=*/pinned);
+    air = air.to(device, /*non_blocking=*/pinned);
+    if (c == 0) {
+      v = torch::matmul(v, w.t()) + air.view({1, 1, outN});
+    } else if (c == 1) {
+      v = torch::matmul(w, v) + air.view({1, outN, 1});
+    } else {
+      const auto rest = v.size(1) * v.size(2);
+      v = (torch::matmul(w, v.reshape({inN, rest})) + air.view({outN, 1})).reshape({outN, v.size(1), v.size(2)});
+    }
+  }
+  // Tensor dim 2 - c holds LPS axis lpsOf[c]; LPS axis 0 must become the fastest (dim 2).
+  std::vector<int64_t> perm(3);
+  for (int aIdx = 0; aIdx < 3; ++aIdx)
+    perm[static_cast<std::size_t>(2 - aIdx)] = 2 - m.volAxis[static_cast<std::size_t>(aIdx)];
+  auto out = v.permute(perm).contiguous().view({-1});
+  if (pinned) {
+    if (!stageOut.defined() || stageOut.numel() < out.numel())
+      stageOut = torch::empty({out.numel()}, pinnedOptions.dtype(torch::kFloat));
+    auto host = stageOut.narrow(0, 0, out.numel());
+    host.copy_(out, /*non_blocking=*/true);
+#ifdef MEDSEEK_TORCH_CUDA
+    c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+#else
+    torch::cuda::synchronize();
+#endif
+    return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+  }
+  out = out.to(torch::kCPU);
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+}  // namespace
+
 PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const PreprocessOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   PreprocessedVolume out;
@@ -297,7 +386,16 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
     md[a] = static_cast<int>(std::max(3L, last - first[a] + 1));
     fovOrigin[a] = static_cast<double>(first[a]) * ms;
   }
-  const auto fov = resampleToGrid(volume, md, {ms, ms, ms}, fovOrigin, threads);
+  std::vector<float> fov;
+  if (opt.device == "cpu") {
+    fov = resampleToGrid(volume, md, {ms, ms, ms}, fovOrigin, threads);
+  } else {
+    try {
+      fov = resampleOnDevice(volume, md, {ms, ms, ms}, fovOrigin, torch::Device(opt.device));
+    } catch (const c10::Error& e) {
+      throw ModelError("resampling on '" + opt.device + "' failed: " + e.what_without_backtrace());
+    }
+  }
   const std::size_t nx = static_cast<std::size_t>(md[0]), ny = static_cast<std::size_t>(md[1]),
                     nz = static_cast<std::size_t>(md[2]);
   const std::size_t n = nx * ny * nz;

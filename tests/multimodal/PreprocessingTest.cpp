@@ -4,7 +4,9 @@
 #include <numeric>
 
 #include "TestSupport.h"
+#include "multimodal/ModelError.h"
 #include "multimodal/Preprocessing.h"
+#include "multimodal/Runtime.h"
 
 using namespace multimodal;
 
@@ -152,5 +154,39 @@ TEST(Preprocessing, ResamplesWithTheNormalisedTentFilterAndAirOutsideWhateverThe
           maxErr = std::max(maxErr, std::abs(got - tentReference(ct, x, spacings[c])));
         }
     EXPECT_LT(maxErr, 0.01) << "grid " << c;
+  }
+}
+
+// `screen --resample-on-gpu` resamples on the GPU: a device that cannot be used is a clear error, never a
+// silent fallback.
+TEST(Preprocessing, AnUnusableDeviceIsAModelError) {
+  const auto ct = mmtest::makeChest(160, 2.2, 120, 2.5);
+  PreprocessOptions o;
+  o.device = "no-such-device";
+  EXPECT_THROW(preprocessVolume(ct, o), ModelError);
+  if (!runtimeInfo().cudaAvailable) {
+    o.device = "cuda";
+    EXPECT_THROW(preprocessVolume(ct, o), ModelError);
+  }
+}
+
+// On CUDA the resample equals the CPU's up to float rounding, also with a flipped axis (the same lung mask,
+// origin and crop follow), and again on a second call (the per-thread page-locked buffers are reused).
+TEST(PreprocessingGpu, CudaResampleMatchesTheCpu) {
+  ASSERT_TRUE(runtimeInfo().cudaAvailable);
+  const auto ct = mmtest::makeChest(320, 1.1, 240, 1.25);
+  for (int flip = 0; flip < 3; ++flip) {
+    SCOPED_TRACE(flip == 1 ? "row axis flipped" : "identity direction");
+    const imaging::CtVolume v = flip == 1 ? rowsFlipped(ct) : ct;
+    PreprocessOptions gpu;
+    gpu.device = "cuda";
+    const auto a = preprocessVolume(v), b = preprocessVolume(v, gpu);
+    ASSERT_TRUE(a.inScope && b.inScope) << b.reason;
+    EXPECT_EQ(a.originLps, b.originLps);
+    EXPECT_NEAR(a.lungVolumeMl, b.lungVolumeMl, 1.0);
+    ASSERT_EQ(a.values.size(), b.values.size());
+    float worst = 0;
+    for (std::size_t i = 0; i < a.values.size(); ++i) worst = std::max(worst, std::abs(a.values[i] - b.values[i]));
+    EXPECT_LT(worst, 1e-4f);
   }
 }

@@ -746,7 +746,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   Analyzer analyzer(ao);
   ri.device = analyzer.model().info().device;
   ri.modelSha256 = db.meta("model_sha256");
-  const multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
+  multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
+  // Optionally the workers' costliest CPU step, the resample, runs on the model's GPU as well.
+  if (options.resampleOnGpu && ri.device.rfind("cuda", 0) == 0) preOptions.device = ri.device;
 
   // The finishing half of one study (worker thread): the explanation from its model pass, result.json,
   // heatmap and reports (atomically), and its worklist row.

@@ -33,6 +33,10 @@ struct PreprocessOptions {
   double minZCoverageMm = 150;     ///< shorter scans: out of scope
   double minLungVolumeMl = 400;    ///< less air inside the body: "no lungs found"
   int threads = 0;                 ///< 0: hardware concurrency (at most 8)
+  /// Where the resample (the costly step) runs: "cpu", or a LibTorch device such as "cuda" (the batch
+  /// pipeline on a GPU machine), where it equals the CPU's up to float rounding (~1e-5 of a HU window).
+  /// The lung mask and the crop always run on the CPU. Not stored with the weights.
+  std::string device = "cpu";
 };
 
 struct PreprocessedVolume {
@@ -48,7 +52,8 @@ struct PreprocessedVolume {
   double seconds = 0;                    ///< wall time of this call
 };
 
-/// Never throws for out-of-scope input (it reports it); throws ModelError only for impossible geometry.
+/// Never throws for out-of-scope input (it reports it); throws ModelError for impossible geometry or an
+/// unusable `device`.
 PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const PreprocessOptions& options = {});
 
 /// Resamples `volume` onto an axis-aligned LPS grid (size, spacing, origin) with the tent filter used by
