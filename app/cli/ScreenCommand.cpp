@@ -38,7 +38,7 @@ struct ScreenArgs {
   std::vector<std::string> inputs;
   std::string out, device = "auto", notes, weights, lang = "en";
   int batch = 4, workers = 2, threads = 0;
-  bool resume = false, report = false, heatmap = false, keep = false, resampleOnGpu = false;
+  bool resume = false, report = false, heatmap = false, keep = false, cpuResample = false;
 };
 
 std::string clock(double s) {
@@ -90,7 +90,7 @@ workflow::ScreeningOptions toOptions(const ScreenArgs& a) {
   o.batch = a.batch;
   o.workers = a.workers;
   o.threads = a.threads;
-  o.resampleOnGpu = a.resampleOnGpu;
+  o.resampleOnGpu = !a.cpuResample;
   o.resume = a.resume;
   o.notesCsv = a.notes;
   o.reports = a.report;
@@ -124,8 +124,8 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
   c->add_option("--threads", a.threads, "model CPU threads (0: all cores on CPU, 1 when the model runs on CUDA)");
   c->add_option("--lang", a.lang, "narrative language in result.json: en | zh")
       ->check(CLI::IsMember({"en", "zh"}));
-  c->add_flag("--resample-on-gpu", a.resampleOnGpu,
-              "the workers resample each CT on the model's GPU (when it runs on CUDA) instead of the CPU");
+  c->add_flag("--cpu-resample", a.cpuResample,
+              "the workers resample each CT on the CPU even when the model runs on CUDA (default: on its GPU)");
 }
 }  // namespace
 

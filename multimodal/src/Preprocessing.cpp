@@ -266,8 +266,15 @@ std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::
   std::array<int, 3> lpsOf{};
   for (int a = 0; a < 3; ++a) lpsOf[static_cast<std::size_t>(m.volAxis[static_cast<std::size_t>(a)])] = a;
 #ifdef MEDSEEK_TORCH_CUDA
+  // One stream per thread for its whole life: the caching allocator keeps its blocks per stream, so the
+  // thread's next volume reuses them (a new pool stream per call meant fresh device allocations).
+  thread_local std::optional<c10::cuda::CUDAStream> own;
   std::optional<c10::cuda::CUDAStreamGuard> stream;
-  if (device.is_cuda()) stream.emplace(c10::cuda::getStreamFromPool(false, device.index()));
+  if (device.is_cuda()) {
+    const auto index = device.has_index() ? device.index() : c10::cuda::current_device();
+    if (!own || own->device_index() != index) own = c10::cuda::getStreamFromPool(false, index);
+    stream.emplace(*own);
+  }
 #endif
   torch::NoGradGuard noGrad;
   const bool pinned = device.is_cuda();
@@ -320,7 +327,7 @@ std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::
     auto host = stageOut.narrow(0, 0, out.numel());
     host.copy_(out, /*non_blocking=*/true);
 #ifdef MEDSEEK_TORCH_CUDA
-    c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+    c10::cuda::getCurrentCUDAStream().synchronize();
 #else
     torch::cuda::synchronize();
 #endif

@@ -108,6 +108,27 @@ TEST(LungRads, PartSolidNoduleGoesBySolidComponent) {
   EXPECT_EQ(cat(NoduleType::PartSolid, 12, 8.0), "4B");
 }
 
+// The screening pipeline recycles voxel buffers: a freed volume's memory serves the next volume of the same
+// size (no fresh page faults), and a recycled volume is a normal volume.
+TEST(CtVolume, RecyclesALargeBufferForTheNextVolumeOfTheSameSize) {
+  imaging::VolumeGeometry g;
+  g.size = {512, 512, 40};  // 20 MB
+  const void* first = nullptr;
+  imaging::setVoxelBufferRecycling(std::size_t{1} << 30);
+  {
+    auto v = imaging::CtVolume::uninitialized(g);
+    first = v.valuesHu().data();
+  }
+  {
+    auto v = imaging::CtVolume::uninitialized(g);
+    EXPECT_EQ(static_cast<const void*>(v.valuesHu().data()), first);
+    v.at(511, 511, 39) = 123;
+    EXPECT_EQ(v.at(511, 511, 39), 123);
+    EXPECT_EQ(v.valuesHu().size(), g.voxelCount());
+  }
+  imaging::setVoxelBufferRecycling(0);  // off: frees what was kept
+}
+
 TEST(LungRads, NonSolidNoduleThresholdAt30Mm) {
   using clinical::NoduleType;
   EXPECT_EQ(cat(NoduleType::NonSolid, 29.9, 0), "2");

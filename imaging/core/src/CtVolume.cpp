@@ -1,10 +1,71 @@
 #include "imaging/CtVolume.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 
 namespace imaging {
+
+namespace {
+constexpr std::size_t kRecycleMinBytes = std::size_t{16} << 20;
+struct VoxelPool {
+  std::mutex m;
+  std::size_t maxBytes = 0, heldBytes = 0;
+  std::multimap<std::size_t, void*> held;  // by size
+};
+VoxelPool& pool() {
+  static VoxelPool* p = new VoxelPool;  // never destroyed: buffers may be freed during static destruction
+  return *p;
+}
+}  // namespace
+
+namespace detail {
+void* allocateVoxels(std::size_t bytes) {
+  if (bytes >= kRecycleMinBytes) {
+    auto& p = pool();
+    std::lock_guard<std::mutex> lock(p.m);
+    auto it = p.held.find(bytes);
+    if (it != p.held.end()) {
+      void* b = it->second;
+      p.held.erase(it);
+      p.heldBytes -= bytes;
+      return b;
+    }
+  }
+  return ::operator new(bytes);
+}
+
+void freeVoxels(void* b, std::size_t bytes) noexcept {
+  if (bytes >= kRecycleMinBytes) {
+    auto& p = pool();
+    std::lock_guard<std::mutex> lock(p.m);
+    if (p.heldBytes + bytes <= p.maxBytes) {
+      try {
+        p.held.emplace(bytes, b);
+        p.heldBytes += bytes;
+        return;
+      } catch (...) {  // no memory for the map node: free the buffer instead
+      }
+    }
+  }
+  ::operator delete(b);
+}
+}  // namespace detail
+
+void setVoxelBufferRecycling(std::size_t maxBytes) {
+  auto& p = pool();
+  std::lock_guard<std::mutex> lock(p.m);
+  p.maxBytes = maxBytes;
+  while (p.heldBytes > maxBytes) {  // drop the largest buffers first
+    auto it = std::prev(p.held.end());
+    p.heldBytes -= it->first;
+    ::operator delete(it->second);
+    p.held.erase(it);
+  }
+}
 
 std::array<double, 3> VolumeGeometry::lpsFromIjk(const std::array<double, 3>& ijk) const {
   std::array<double, 3> out = originLps;

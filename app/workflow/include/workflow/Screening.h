@@ -47,7 +47,7 @@ struct ScreeningOptions {
   std::string notesCsv;         ///< CSV "key,note" with key = PatientID or AccessionNumber
   bool reports = false;         ///< also write PDF/SR/SEG/PM/EPDF/FHIR into studies/<uid>/report/
   bool heatmaps = false;        ///< also write studies/<uid>/heatmap.mha
-  bool resampleOnGpu = false;   ///< workers resample each CT on the model's GPU (when it runs on CUDA)
+  bool resampleOnGpu = true;    ///< workers resample each CT on the model's GPU (when it runs on CUDA)
 };
 
 /// One study found under the inputs (before loading).

@@ -27,8 +27,21 @@
 
 namespace imaging {
 
+namespace detail {
+void* allocateVoxels(std::size_t bytes);
+void freeVoxels(void* p, std::size_t bytes) noexcept;
+}  // namespace detail
+
+/// Voxel-buffer recycling for batch work: while on, freed voxel buffers of 16 MB or more are kept (up to
+/// `maxBytes` in all) and handed to the next allocation of exactly the same size, so a run over many
+/// same-sized studies reuses memory the kernel has already mapped instead of faulting in and zeroing fresh
+/// pages for every volume. Off by default (a single load must not look faster than it is, and memory goes
+/// back to the system); `setVoxelBufferRecycling(0)` turns it off and frees what is kept. Thread-safe.
+void setVoxelBufferRecycling(std::size_t maxBytes);
+
 /// std::allocator whose value-less construct() default-initialises: `resize(n)` of an int16 vector
-/// leaves the new elements indeterminate instead of writing zeros over hundreds of MB.
+/// leaves the new elements indeterminate instead of writing zeros over hundreds of MB. Large buffers may
+/// be recycled (setVoxelBufferRecycling).
 template <class T>
 struct DefaultInitAllocator : std::allocator<T> {
   template <class U>
@@ -38,6 +51,8 @@ struct DefaultInitAllocator : std::allocator<T> {
   DefaultInitAllocator() noexcept = default;
   template <class U>
   DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(detail::allocateVoxels(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { detail::freeVoxels(p, n * sizeof(T)); }
   template <class U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;
