@@ -488,6 +488,7 @@ struct RenderInput {
   std::string modelSha256, device;
   bool complete = false, interrupted = false;
   double wallSeconds = 0, runLoad = 0, runPre = 0, runModel = 0, runExplain = 0;
+  double setupSeconds = 0;  // lock, database, discovery, model loading: before the first study starts
   int processedThisRun = 0, skippedAsFinished = 0;
 };
 
@@ -562,6 +563,7 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.processedThisRun = in.processedThisRun;
   s.skippedAsFinished = in.skippedAsFinished;
   s.wallSeconds = in.wallSeconds;
+  s.setupSeconds = in.setupSeconds;
   s.loadSeconds = in.runLoad;
   s.preprocessSeconds = in.runPre;
   s.modelSeconds = in.runModel;
@@ -600,6 +602,9 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
         {"skipped_as_finished", in.skippedAsFinished},
         {"wall_seconds", in.wallSeconds},
         {"studies_per_second", in.wallSeconds > 0 ? in.processedThisRun / in.wallSeconds : 0.0},
+        {"setup_seconds", in.setupSeconds},
+        {"pipeline_studies_per_second",
+         in.wallSeconds > in.setupSeconds ? in.processedThisRun / (in.wallSeconds - in.setupSeconds) : 0.0},
         {"seconds",
          {{"load", in.runLoad},
           {"preprocess", in.runPre},
@@ -855,6 +860,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   struct RecyclingOff {
     ~RecyclingOff() { imaging::setVoxelBufferRecycling(0); }
   } recyclingOff;
+
+  ri.setupSeconds = since(tStart);
 
   // Workers: load + decode + pair the note + preprocess, and finish explanations, overlapped with the model
   // thread (this one), which runs each round of prepared studies as one batch. A committer thread writes

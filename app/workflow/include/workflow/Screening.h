@@ -77,6 +77,7 @@ struct ScreeningSummary {
   bool interrupted = false;
   std::vector<ScreeningFailure> failures;  ///< failed and out-of-scope studies with reasons
   double wallSeconds = 0;
+  double setupSeconds = 0;  ///< of wallSeconds: before the first study started (discovery, model loading)
   double loadSeconds = 0, preprocessSeconds = 0, modelSeconds = 0, explainSeconds = 0;  ///< this run, summed
   std::string device;                                            ///< the device the model ran on
   std::string worklistJson, worklistCsv, summaryJson, database;  ///< paths written
