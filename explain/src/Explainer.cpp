@@ -233,7 +233,7 @@ struct Explainer::Impl {
   std::vector<float> integratedGradients(md::MedSeekNet& n, const md::Batch& batch, int64_t r, const torch::Tensor& emb,
                                          const md::ForwardOptions& fo, int steps) {
     md::Batch one;
-    one.image = batch.image.size(0) > r && batch.image.size(2) > 1 ? batch.image.narrow(0, r, 1) : batch.image.narrow(0, 0, 1);
+    one.image = batch.image.narrow(0, r, 1);  // [B,1,G,G,G], or [B,1,1,1,1] when no case has an image
     one.imagePresent = batch.imagePresent.narrow(0, r, 1);
     one.tokens = batch.tokens.narrow(0, r, 1);
     one.tokenValid = batch.tokenValid.narrow(0, r, 1);
@@ -256,8 +256,8 @@ struct Explainer::Impl {
   }
 
   /// The network with gradients on the cases `ps` (in scope, each with an image and/or a note) as one
-  /// batch: heads, CAM (cases with an image), note scores (cases with a note). `pres` / `texts` are the
-  /// cases' inputs (nullptr where absent).
+  /// batch: heads, CAM (cases with an image), note scores (cases with a note). `pres[i]` is case i's
+  /// preprocessed image (nullptr: none); its note is ps[i]->text. Phases go to `trace` (MEDSEEK_TRACE_MODEL).
   void runBatch(const std::vector<ModelPass*>& ps, const std::vector<const multimodal::PreprocessedVolume*>& pres,
                 bool plusPlus, bool randomised, int igSteps, std::string& trace) {
     torch::AutoGradMode grad(true);

@@ -280,3 +280,28 @@ TEST(ExplainerGpu, BatchedCudaAndCpuExplanationsAgree) {
       EXPECT_EQ(ea.recordFactors[k].value, eb.recordFactors[k].value);
   }
 }
+
+// Integrated gradients run per case inside a batch: each case gets the attributions it gets alone.
+TEST(Explainer, IntegratedGradientsInABatchMatchEachCaseAlone) {
+  auto& f = fx();
+  explain::ExplainOptions opt;
+  opt.integratedGradientSteps = 8;
+  explain::Explainer ex(*f.model, opt);
+  const std::string other = "58-year-old woman, never smoker; her mother had lung cancer.";
+  const std::vector<explain::ExplainInput> cases{{nullptr, nullptr, f.c.note}, {nullptr, nullptr, other}};
+  const auto passes = ex.runModel(cases);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const auto batched = ex.finish(cases[i], *passes[i]);
+    const auto alone = ex.explain(nullptr, cases[i].note);
+    EXPECT_NE(batched.note.method.find("integrated gradients (8 steps"), std::string::npos) << batched.note.method;
+    ASSERT_EQ(batched.note.phrases.size(), alone.note.phrases.size());
+    double total = 0;
+    for (std::size_t k = 0; k < alone.note.phrases.size(); ++k) {
+      EXPECT_NEAR(batched.note.phrases[k].score, alone.note.phrases[k].score,
+                  1e-3 * std::max(1.0, std::abs(alone.note.phrases[k].score)));
+      total += std::abs(alone.note.phrases[k].score);
+    }
+    EXPECT_GT(total, 0.0);
+  }
+}

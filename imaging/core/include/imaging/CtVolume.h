@@ -51,7 +51,10 @@ struct DefaultInitAllocator : std::allocator<T> {
   DefaultInitAllocator() noexcept = default;
   template <class U>
   DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(detail::allocateVoxels(n * sizeof(T))); }
+  T* allocate(std::size_t n) {
+    if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(detail::allocateVoxels(n * sizeof(T)));
+  }
   void deallocate(T* p, std::size_t n) noexcept { detail::freeVoxels(p, n * sizeof(T)); }
   template <class U>
   void construct(U* p) noexcept {
