@@ -1,4 +1,5 @@
 // DCMTK process-wide setup and small formatting helpers shared by the writer, index and loader.
+#include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcrleerg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
@@ -9,9 +10,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "Internal.h"
+#include "imaging/DicomError.h"
 
 namespace imaging::detail {
 
@@ -38,6 +41,15 @@ void ensureDcmtkCodecs() {
     DcmRLEEncoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();
   });
+  // Without its data dictionary DCMTK cannot name a single tag (e.g. DCMTK unpacked outside /usr): say so
+  // once, clearly, instead of failing on the first tag of the first file.
+  static const bool dictionaryLoaded = dcmDataDict.isDictionaryLoaded();
+  if (!dictionaryLoaded) {
+    const char* env = std::getenv("DCMDICTPATH");
+    throw DicomError(std::string("DCMTK's DICOM data dictionary is not loaded (looked in ") +
+                     (env ? std::string("DCMDICTPATH=") + env : std::string("DCMTK's default ") + DCM_DICT_DEFAULT_PATH) +
+                     "): set DCMDICTPATH to the dicom.dic of the DCMTK installation");
+  }
 }
 
 }  // namespace imaging::detail

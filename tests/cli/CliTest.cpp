@@ -68,6 +68,18 @@ TEST(Cli, InfoOnAMissingPathNamesThePathAndExitsNonZero) {
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
+// DCMTK unpacked outside /usr (as on the GPU machine) finds no data dictionary: one clear line that names
+// where it looked and what to set, not a failure on the first tag of the first file.
+TEST(Cli, MissingDcmtkDictionaryIsNamedWithTheVariableToSet) {
+  FreshFolder out("nodict");
+  const auto r = run("DCMDICTPATH=/nonexistent/medseek/dicom.dic " + cli() + " phantom --cases 1 --size small --seed 3 --out " +
+                     quote(out.path.string()));
+  EXPECT_NE(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("data dictionary is not loaded"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("DCMDICTPATH=/nonexistent/medseek/dicom.dic"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
 TEST(BenchLoad, ReportsBothLoadersTheRatioAndThePeakOfTheSmallLoaderProcess) {
   FreshFolder dir("load");
   const auto r = run(cli() + " bench load " + quote(dir.path.string()) + " --generate 3 --repeat 1 --json");
