@@ -65,28 +65,13 @@ EvalReport evaluate(const EvalOptions& o) {
   double preSeconds = 0, modelSeconds = 0;
   for (int c0 = 0; c0 < o.cases; c0 += chunk) {
     const int c1 = std::min(o.cases, c0 + chunk);
-    std::atomic<int> next{c0};
-    std::vector<std::thread> pool;
-    std::mutex mu;
-    std::exception_ptr failure;
-    for (int w = 0; w < threads; ++w)
-      pool.emplace_back([&] {
-        try {
-          for (int i = next++; i < c1; i = next++) {
-            auto c = gen.generate(i);
-            auto& it = items[static_cast<std::size_t>(i)];
-            it.t = internal::targetsOf(c);
-            it.note = c.note;
-            it.pre = preprocessVolume(c.volume, pre);
-          }
-        } catch (...) {
-          std::lock_guard<std::mutex> lk(mu);
-          if (!failure) failure = std::current_exception();
-          next = c1;
-        }
-      });
-    for (auto& th : pool) th.join();
-    if (failure) std::rethrow_exception(failure);
+    internal::parallelIndices(c0, c1, threads, [&](int i) {
+      auto c = gen.generate(i);
+      auto& it = items[static_cast<std::size_t>(i)];
+      it.t = internal::targetsOf(c);
+      it.note = c.note;
+      it.pre = preprocessVolume(c.volume, pre);
+    });
     std::vector<CaseInput> fused, image, text;
     for (int i = c0; i < c1; ++i) {
       auto& it = items[static_cast<std::size_t>(i)];

@@ -1,10 +1,14 @@
 #include "Stats.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <random>
+#include <thread>
 
 namespace multimodal::stats {
 double auc(const std::vector<double>& score, const std::vector<int>& label) {
@@ -71,3 +75,24 @@ double fitTemperature(const std::vector<double>& logit, const std::vector<int>& 
   return std::exp((a + b) / 2);
 }
 }  // namespace multimodal::stats
+
+namespace multimodal::internal {
+void parallelIndices(int begin, int end, int threads, const std::function<void(int)>& body) {
+  std::atomic<int> next{begin};
+  std::mutex mu;
+  std::exception_ptr failure;
+  std::vector<std::thread> pool;
+  for (int w = 0; w < std::max(1, threads); ++w)
+    pool.emplace_back([&] {
+      try {
+        for (int i = next++; i < end; i = next++) body(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu);
+        if (!failure) failure = std::current_exception();
+        next = end;
+      }
+    });
+  for (auto& th : pool) th.join();
+  if (failure) std::rethrow_exception(failure);
+}
+}  // namespace multimodal::internal

@@ -1,6 +1,7 @@
 #pragma once
-// Small statistics helpers shared by training and evaluation (private).
+// Small statistics and threading helpers shared by training and evaluation (private).
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -14,3 +15,9 @@ std::pair<double, double> aucBootstrapCi(const std::vector<double>& score, const
 double fitTemperature(const std::vector<double>& logit, const std::vector<int>& label);
 double nll(const std::vector<double>& logit, const std::vector<int>& label, double temperature);
 }  // namespace multimodal::stats
+
+namespace multimodal::internal {
+/// Runs body(i) for every i in [begin, end) on `threads` CPU threads (each takes the next index). The
+/// first exception stops the remaining indices and is rethrown here once every thread has returned.
+void parallelIndices(int begin, int end, int threads, const std::function<void(int)>& body);
+}  // namespace multimodal::internal

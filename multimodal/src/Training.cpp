@@ -296,54 +296,41 @@ std::vector<CachedCase> generateCohort(const TrainOptions& o, const PreprocessOp
   const int total = o.trainCases + o.valCases;
   const double t0 = now();
   std::vector<CachedCase> cases(static_cast<std::size_t>(total));
-  std::atomic<int> next{0}, done{0};
+  std::atomic<int> done{0};
   std::mutex logMutex;
-  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  std::exception_ptr failure;
-  for (int w = 0; w < threads; ++w)
-    pool.emplace_back([&] {
-      try {
-        for (int i = next++; i < total; i = next++) {
-          const bool useFull = o.size == "full" || (o.size == "mixed" && i % 8 == 0);
-          phantom::Case c = (useFull ? genFull : genSmall).generate(i);
-          auto p = preprocessVolume(c.volume, pre);
-          auto& cc = cases[static_cast<std::size_t>(i)];
-          cc.t = internal::targetsOf(c);
-          cc.ok = p.inScope;
-          cc.reason = p.reason;
-          if (p.inScope) {
-            const double cell = p.spacingMm * p.gridSize / 16.0;
-            for (const auto& c3 : cc.t.noduleCentersLps) {
-              int64_t ijk[3];
-              bool inside = true;
-              for (int a = 0; a < 3; ++a) {
-                ijk[a] = static_cast<int64_t>(std::floor((c3[static_cast<std::size_t>(a)] - p.originLps[static_cast<std::size_t>(a)] + 0.5 * p.spacingMm) / cell));
-                inside = inside && ijk[a] >= 0 && ijk[a] < 16;
-              }
-              if (inside) cc.noduleCells.push_back(ijk[2] * 256 + ijk[1] * 16 + ijk[0]);
-            }
-            cc.image.resize(p.values.size());
-            for (std::size_t v = 0; v < p.values.size(); ++v)
-              cc.image[v] = static_cast<std::uint8_t>(std::lround((p.values[v] + 1.0f) * 127.5f));
-          }
-          std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<std::uint64_t>(i));
-          cc.notes.push_back(c.note);
-          for (int v = 0; v < o.textVariants; ++v) cc.notes.push_back(internal::augmentNote(c.note, rng));
-          const int d = ++done;
-          if (d % std::max(1, total / 10) == 0) {
-            std::lock_guard<std::mutex> lk(logMutex);
-            log(fmt("generated %.0f / %.0f cases (%.1f s)", d, total, now() - t0));
-          }
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  internal::parallelIndices(0, total, threads, [&](int i) {
+    const bool useFull = o.size == "full" || (o.size == "mixed" && i % 8 == 0);
+    phantom::Case c = (useFull ? genFull : genSmall).generate(i);
+    auto p = preprocessVolume(c.volume, pre);
+    auto& cc = cases[static_cast<std::size_t>(i)];
+    cc.t = internal::targetsOf(c);
+    cc.ok = p.inScope;
+    cc.reason = p.reason;
+    if (p.inScope) {
+      const double cell = p.spacingMm * p.gridSize / 16.0;
+      for (const auto& c3 : cc.t.noduleCentersLps) {
+        int64_t ijk[3];
+        bool inside = true;
+        for (int a = 0; a < 3; ++a) {
+          ijk[a] = static_cast<int64_t>(std::floor((c3[static_cast<std::size_t>(a)] - p.originLps[static_cast<std::size_t>(a)] + 0.5 * p.spacingMm) / cell));
+          inside = inside && ijk[a] >= 0 && ijk[a] < 16;
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lk(logMutex);
-        if (!failure) failure = std::current_exception();
-        next = total;
+        if (inside) cc.noduleCells.push_back(ijk[2] * 256 + ijk[1] * 16 + ijk[0]);
       }
-    });
-  for (auto& th : pool) th.join();
-  if (failure) std::rethrow_exception(failure);
+      cc.image.resize(p.values.size());
+      for (std::size_t v = 0; v < p.values.size(); ++v)
+        cc.image[v] = static_cast<std::uint8_t>(std::lround((p.values[v] + 1.0f) * 127.5f));
+    }
+    std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<std::uint64_t>(i));
+    cc.notes.push_back(c.note);
+    for (int v = 0; v < o.textVariants; ++v) cc.notes.push_back(internal::augmentNote(c.note, rng));
+    const int d = ++done;
+    if (d % std::max(1, total / 10) == 0) {
+      std::lock_guard<std::mutex> lk(logMutex);
+      log(fmt("generated %.0f / %.0f cases (%.1f s)", d, total, now() - t0));
+    }
+  });
   return cases;
 }
 
