@@ -930,9 +930,13 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
       }
     }
   });
-  auto stopAll = [&] {
-    halt = true;
-    work.stopPreparing();
+  // Ends the run. With `abandon` no further study starts (prepared ones are dropped and redone on
+  // --resume); the explanations already queued are finished and committed either way.
+  auto shutdown = [&](bool abandon) {
+    if (abandon) {
+      halt = true;
+      work.stopPreparing();
+    }
     work.closeFinish();
     for (auto& t : workers)
       if (t.joinable()) t.join();
@@ -990,17 +994,10 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
       work.pushFinish(std::move(jobs));
     }
   } catch (...) {
-    stopAll();
+    shutdown(true);
     throw;
   }
-  if (interrupted || halt.load()) {
-    halt = true;
-    work.stopPreparing();
-  }
-  work.closeFinish();
-  for (auto& t : workers) t.join();
-  toCommit.close();
-  committer.join();
+  shutdown(interrupted || halt.load());
   if (!committerError.empty()) throw std::runtime_error(committerError);
   ri.interrupted = interrupted;
   ri.complete = !interrupted;
