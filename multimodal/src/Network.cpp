@@ -165,6 +165,7 @@ Batch Batch::to(const torch::Device& d, bool nonBlocking) const {
   b.numberValue = numberValue.to(d, nonBlocking);
   b.isNumber = isNumber.to(d, nonBlocking);
   b.textPresent = textPresent.to(d, nonBlocking);
+  b.anyImage = anyImage;
   return b;
 }
 
@@ -211,8 +212,15 @@ MoEImpl::Result MoEImpl::forward(const torch::Tensor& x, bool applyCapacity) {
   auto w = r.topW * r.kept.to(x.dtype());
   r.routing = torch::zeros({B, experts_}, x.options()).scatter(1, r.topIdx, w);
   auto out = torch::zeros_like(x);
+  const bool weighted = dispatch_ == 2 || (dispatch_ == 0 && !x.device().is_cpu());
   for (int e = 0; e < experts_; ++e) {
     auto we = r.routing.select(1, e);
+    if (weighted) {
+      auto ye = w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
+          torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(x)));
+      out = out + ye * we.unsqueeze(1);
+      continue;
+    }
     auto sel = (we > 0).nonzero().squeeze(1);
     if (sel.numel() == 0) continue;
     auto xe = x.index_select(0, sel);
@@ -323,7 +331,8 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   const int d = cfg_.dModel;
   // ---- image ----
   torch::Tensor feat;
-  if (!b.imagePresent.any().item<bool>()) {
+  const bool anyImage = b.anyImage >= 0 ? b.anyImage > 0 : b.imagePresent.any().item<bool>();
+  if (!anyImage) {
     // No image in the batch (text only): skip the encoder; the tokens are replaced by `missing_image`.
     feat = torch::zeros({B, 64, cfg_.gridSize / 8, cfg_.gridSize / 8, cfg_.gridSize / 8},
                         b.tokens.options().dtype(torch::kFloat));

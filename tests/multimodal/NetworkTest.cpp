@@ -22,6 +22,35 @@ TEST(MoE, RoutesEachCaseToTwoExpertsWithWeightsSummingToOne) {
   EXPECT_EQ(r.out.sizes(), (std::vector<int64_t>{10, 16}));
 }
 
+// The weighted dispatch (every expert on every row, used off the CPU: no host synchronisation) gives the
+// gather/scatter dispatch's output and gradients, also with the capacity limit dropping slots in training.
+TEST(MoE, WeightedDispatchMatchesTheGatherScatterDispatch) {
+  torch::manual_seed(4);
+  MoE moe(16, 32, 8, 2, 1.0);
+  for (bool training : {false, true}) {
+    training ? moe->train() : moe->eval();
+    auto x = torch::randn({24, 16});
+    x.narrow(0, 12, 12).copy_(x.narrow(0, 0, 1).expand({12, 16}));  // a crowd on the same experts
+    std::vector<torch::Tensor> outs, grads;
+    for (int mode : {1, 2}) {
+      moe->setDispatch(mode);
+      auto xi = x.clone().requires_grad_(true);
+      torch::manual_seed(9);  // the same router noise in training
+      auto r = moe->forward(xi, /*applyCapacity=*/training);
+      r.out.pow(2).sum().backward();
+      outs.push_back(r.out.detach());
+      grads.push_back(xi.grad());
+      if (training) {
+        EXPECT_GT(r.dropped.item<float>(), 0.0f);
+      }
+    }
+    moe->setDispatch(0);
+    EXPECT_TRUE(torch::allclose(outs[0], outs[1], 1e-5, 1e-6)) << (outs[0] - outs[1]).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(grads[0], grads[1], 1e-5, 1e-6)) << (grads[0] - grads[1]).abs().max().item<float>();
+    EXPECT_GT(outs[0].abs().max().item<float>(), 0.0f);
+  }
+}
+
 TEST(MoE, RespectsTheCapacityLimitInTraining) {
   torch::manual_seed(2);
   MoE moe(16, 32, 8, 2, 1.0);

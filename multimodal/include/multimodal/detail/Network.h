@@ -48,6 +48,9 @@ struct Batch {
   torch::Tensor numberValue;   ///< [B,T] float (0 for non-numbers)
   torch::Tensor isNumber;      ///< [B,T] bool
   torch::Tensor textPresent;   ///< [B] bool
+  /// Whether any case has an image, known on the host (makeBatch sets it): the forward then need not read
+  /// `imagePresent` back from the device (a synchronisation). -1: unknown, read from the tensor.
+  int anyImage = -1;
   int64_t size() const { return tokens.size(0); }
   Batch to(const torch::Device& d, bool nonBlocking = false) const;
 };
@@ -92,13 +95,20 @@ class MoEImpl : public torch::nn::Module {
     torch::Tensor out, routing, topIdx, topW, balanceLoss, dropped, kept;  ///< kept: [B,K] bool
   };
   /// capacity < 0: no limit (inference); training applies ceil(capacityFactor * B * K / E).
+  /// On the CPU each expert runs on the rows routed to it (gather, scatter-add). On other devices every
+  /// expert runs on every row and is weighted by its routing weight, zero for rows not routed to it: the
+  /// same sum, without reading the routing back to the host (the gather's row count is a device-to-host
+  /// synchronisation per expert, which stalled the launch queue behind the image encoder).
   Result forward(const torch::Tensor& x, bool applyCapacity);
+  /// Forces one dispatch (tests compare them on the CPU): 0 = by device, 1 = gather/scatter, 2 = weighted.
+  void setDispatch(int mode) { dispatch_ = mode; }
   int experts() const { return experts_; }
   int capacityFor(int64_t batch) const;
 
  private:
   int experts_, topK_;
   double capacityFactor_;
+  int dispatch_ = 0;
   torch::nn::Linear router_{nullptr}, noise_{nullptr};
   torch::nn::ModuleList w1_, w2_;
 };
