@@ -199,6 +199,12 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         n ? s.explainSeconds / n : 0, modelPerStudy, s.loadSeconds, s.preprocessSeconds, s.explainSeconds,
         s.modelSeconds, s.wallSeconds > 0 ? 100 * s.modelSeconds / s.wallSeconds : 0.0, wallPerStudy,
         modelPerStudy > 0 ? wallPerStudy / modelPerStudy : 0.0, modelPerStudy);
+    std::printf(
+        "  CPU time per study: load %.3f s, preprocess %.3f s (waiting for the device %.3f s of its wall time), "
+        "explain %.3f s; the process used %.1f cores on average (%.2f s user + system)\n",
+        n ? s.loadCpuSeconds / n : 0, n ? s.preprocessCpuSeconds / n : 0, n ? s.deviceWaitSeconds / n : 0,
+        n ? s.explainCpuSeconds / n : 0, s.wallSeconds > 0 ? s.processCpuSeconds / s.wallSeconds : 0.0,
+        s.processCpuSeconds);
     if (temporary) {
       std::error_code ec;
       fs::remove_all(args.out, ec);

@@ -275,7 +275,7 @@ struct Explainer::Impl {
       anyText = anyText || ps[i]->usedNote;
     }
     const bool cuda = ln->device.is_cuda();
-    auto batch = md::makeBatch(images, n->config().gridSize, texts, /*pinnedMemory=*/cuda).to(ln->device, cuda);
+    auto batch = md::makeBatch(images, n->config().gridSize, texts, ln->device).to(ln->device, cuda);
     traceMark(ln->device, tt, trace, "batch+copy");
     md::ForwardOptions fo;
     fo.gradToBlock1Features = anyImage;
@@ -785,7 +785,7 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
   const auto n = static_cast<std::size_t>(std::max(1, batchSize));
   const bool cuda = ln.device.is_cuda();
   auto batch = md::makeBatch(std::vector<const float*>(n, pre.values.data()), ln.net->config().gridSize,
-                             std::vector<const md::TextInput*>(n, note.empty() ? nullptr : &text), cuda)
+                             std::vector<const md::TextInput*>(n, note.empty() ? nullptr : &text), ln.device)
                    .to(ln.device, cuda);
   const bool autocast = ln.autocast && cuda;
   std::vector<double> fwd, cam;

@@ -60,7 +60,7 @@ TextInput tokenizeNote(const Tokenizer& tok, const std::string& note, int maxTok
 }
 
 Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std::vector<const TextInput*>& texts,
-                bool pinnedMemory) {
+                const torch::Device& imageDevice) {
   if (images.size() != texts.size()) throw ModelError("makeBatch: image and text lists differ in length");
   const auto B = static_cast<int64_t>(images.size());
   int64_t T = 1;
@@ -70,9 +70,10 @@ Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std
   Batch b;
   bool anyImage = false;
   for (const auto* im : images) anyImage = anyImage || im != nullptr;
+  b.anyImage = anyImage ? 1 : 0;
   // Every image voxel is written below (absent images as zeros), so the image tensor starts uninitialised.
-  const auto imageOptions = torch::TensorOptions().dtype(torch::kFloat).pinned_memory(pinnedMemory);
-  b.image = anyImage ? torch::empty({B, 1, G, G, G}, imageOptions)
+  const bool onHost = imageDevice.is_cpu();
+  b.image = anyImage ? torch::empty({B, 1, G, G, G}, torch::TensorOptions().dtype(torch::kFloat).device(imageDevice))
                      : torch::zeros({B, 1, 1, 1, 1});  // text only: no encoder run
   b.imagePresent = torch::zeros({B}, torch::kBool);
   b.tokens = torch::zeros({B, T}, torch::kLong);
@@ -80,7 +81,7 @@ Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std
   b.numberValue = torch::zeros({B, T});
   b.isNumber = torch::zeros({B, T}, torch::kBool);
   b.textPresent = torch::zeros({B}, torch::kBool);
-  auto img = b.image.data_ptr<float>();
+  float* img = onHost ? b.image.data_ptr<float>() : nullptr;
   auto ip = b.imagePresent.data_ptr<bool>();
   auto tk = b.tokens.data_ptr<int64_t>();
   auto tv = b.tokenValid.data_ptr<bool>();
@@ -89,10 +90,16 @@ Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std
   auto tp = b.textPresent.data_ptr<bool>();
   for (int64_t i = 0; i < B; ++i) {
     if (images[static_cast<std::size_t>(i)]) {
-      std::memcpy(img + i * vox, images[static_cast<std::size_t>(i)], static_cast<std::size_t>(vox) * sizeof(float));
+      if (onHost)
+        std::memcpy(img + i * vox, images[static_cast<std::size_t>(i)], static_cast<std::size_t>(vox) * sizeof(float));
+      else
+        b.image[i].copy_(torch::from_blob(const_cast<float*>(images[static_cast<std::size_t>(i)]), {1, G, G, G}));
       ip[i] = true;
     } else if (anyImage) {
-      std::memset(img + i * vox, 0, static_cast<std::size_t>(vox) * sizeof(float));
+      if (onHost)
+        std::memset(img + i * vox, 0, static_cast<std::size_t>(vox) * sizeof(float));
+      else
+        b.image[i].zero_();
     }
     const TextInput* t = texts[static_cast<std::size_t>(i)];
     if (t) {

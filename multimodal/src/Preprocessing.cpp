@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 #ifdef MEDSEEK_TORCH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -254,12 +255,12 @@ namespace {
 // resampleToGrid on a LibTorch device: each pass's taps as a dense [out, in] matrix plus its air term,
 // applied as a float32 matrix product (TF32 off, LibTorch's default for matmul), so the result equals the
 // CPU's up to float rounding. On CUDA the work runs on a stream of its own (when this build has LibTorch's
-// CUDA headers), so that a worker thread never waits behind the model's batches, and the volume goes up
-// and the result comes down through page-locked buffers kept per thread (DMA; copies from pageable memory
-// are staged by the driver, which serialises the copies of every thread).
+// CUDA headers), so that a worker thread never waits behind the model's batches; the volume goes up in
+// chunks through small page-locked buffers (DMA), the result comes down straight into the returned vector.
+// `waitSeconds`: how long the thread waited for the device at the end.
 std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::array<int, 3>& size,
                                     const std::array<double, 3>& spacingMm, const std::array<double, 3>& originLps,
-                                    const torch::Device& device) {
+                                    const torch::Device& device, double& waitSeconds) {
   const auto& g = volume.geometry();
   AxisMap m;
   if (!mapAxes(g, m)) throw ModelError("volume orientation is not axis-aligned (oblique); cannot resample");
@@ -277,36 +278,69 @@ std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::
   }
 #endif
   torch::NoGradGuard noGrad;
-  const bool pinned = device.is_cuda();
-  const auto pinnedOptions = torch::TensorOptions().pinned_memory(pinned);
-  thread_local torch::Tensor stageIn, stageOut;
-  const auto nIn = static_cast<int64_t>(g.voxelCount());
-  torch::Tensor src;
-  if (pinned) {
-    if (!stageIn.defined() || stageIn.numel() < nIn) stageIn = torch::empty({nIn}, pinnedOptions.dtype(torch::kInt16));
-    std::memcpy(stageIn.data_ptr<int16_t>(), volume.data(), static_cast<std::size_t>(nIn) * sizeof(int16_t));
-    src = stageIn.narrow(0, 0, nIn);
-  } else {
-    src = torch::from_blob(const_cast<int16_t*>(volume.data()), {nIn}, torch::kInt16);
-  }
-  // [k][j][i]: tensor dim 2 - c is volume axis c.
-  auto v = src.view({g.size[2], g.size[1], g.size[0]}).to(device, /*non_blocking=*/pinned).to(torch::kFloat);
-  for (int c : {0, 1, 2}) {  // in-plane first: the largest reductions
-    const auto a = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(c)]);
-    const auto rows = axisWeights(g.size[static_cast<std::size_t>(c)], g.originLps[a], m.sign[a],
-                                  g.spacingMm[static_cast<std::size_t>(c)], size[a], originLps[a], spacingMm[a]);
-    const auto outN = static_cast<int64_t>(rows.size()), inN = static_cast<int64_t>(g.size[static_cast<std::size_t>(c)]);
-    auto w = torch::zeros({outN, inN}, pinnedOptions.dtype(torch::kFloat));
-    auto air = torch::empty({outN}, pinnedOptions.dtype(torch::kFloat));
-    auto wa = w.accessor<float, 2>();
-    auto aa = air.accessor<float, 1>();
-    for (int64_t o = 0; o < outN; ++o) {
-      const Row& r = rows[static_cast<std::size_t>(o)];
-      for (const Tap& t : r.taps) wa[o][t.n] += t.w;
-      aa[o] = r.airWeight * static_cast<float>(imaging::CtVolume::kAirHu);
+  // Each pass's taps as a dense [out, in] matrix and its air term, up in one copy before the volume.
+  std::array<std::pair<torch::Tensor, torch::Tensor>, 3> passWeights;
+  {
+    std::array<std::vector<Row>, 3> rows;
+    int64_t total = 0;
+    for (int c : {0, 1, 2}) {
+      const auto a = static_cast<std::size_t>(lpsOf[static_cast<std::size_t>(c)]);
+      const auto cc = static_cast<std::size_t>(c);
+      rows[cc] = axisWeights(g.size[cc], g.originLps[a], m.sign[a], g.spacingMm[cc], size[a], originLps[a], spacingMm[a]);
+      total += static_cast<int64_t>(rows[cc].size()) * (g.size[cc] + 1);
     }
-    w = w.to(device, /*non_blocking=*/pinned);
-    air = air.to(device, /*non_blocking=*/pinned);
+    auto host = torch::zeros({total}, torch::kFloat);
+    float* p = host.data_ptr<float>();
+    for (const auto& rs : rows)  // the air terms first
+      for (const Row& r : rs) *p++ = r.airWeight * static_cast<float>(imaging::CtVolume::kAirHu);
+    for (std::size_t c = 0; c < 3; ++c) {  // then the matrices, one after the other
+      const auto inN = static_cast<std::size_t>(g.size[c]);
+      for (std::size_t o = 0; o < rows[c].size(); ++o)
+        for (const Tap& t : rows[c][o].taps) p[o * inN + static_cast<std::size_t>(t.n)] += t.w;
+      p += rows[c].size() * inN;
+    }
+    auto dev = host.to(device);
+    int64_t airAt = 0, wAt = 0;
+    for (const auto& rs : rows) wAt += static_cast<int64_t>(rs.size());
+    for (std::size_t c = 0; c < 3; ++c) {
+      const auto outN = static_cast<int64_t>(rows[c].size()), inN = static_cast<int64_t>(g.size[c]);
+      passWeights[c] = {dev.narrow(0, wAt, outN * inN).view({outN, inN}), dev.narrow(0, airAt, outN)};
+      airAt += outN;
+      wAt += outN * inN;
+    }
+  }
+  const auto nIn = static_cast<int64_t>(g.voxelCount());
+  const int16_t* voxels = volume.data();
+  torch::Tensor up;  // the volume on the device, int16
+#ifdef MEDSEEK_TORCH_CUDA
+  if (device.is_cuda()) {
+    // Up in 8 MB chunks through two page-locked buffers per thread: the copy into one overlaps the DMA
+    // from the other. A whole-volume page-locked buffer per thread cost a page-locked allocation of
+    // 256 MB per worker (~0.3 s each, and every allocation stalls the CUDA calls of all threads).
+    constexpr int64_t kChunk = int64_t{4} << 20;  // int16 voxels
+    thread_local std::array<torch::Tensor, 2> chunk;
+    thread_local std::array<std::optional<at::cuda::CUDAEvent>, 2> copied;
+    up = torch::empty({nIn}, torch::TensorOptions().dtype(torch::kInt16).device(device));
+    for (int64_t off = 0, k = 0; off < nIn; off += kChunk, ++k) {
+      const auto slot = static_cast<std::size_t>(k & 1);
+      const int64_t n = std::min(kChunk, nIn - off);
+      if (!chunk[slot].defined())
+        chunk[slot] = torch::empty({kChunk}, torch::TensorOptions().dtype(torch::kInt16).pinned_memory(true));
+      if (copied[slot]) copied[slot]->synchronize();  // its previous DMA has finished
+      std::memcpy(chunk[slot].data_ptr<int16_t>(), voxels + off, static_cast<std::size_t>(n) * sizeof(int16_t));
+      up.narrow(0, off, n).copy_(chunk[slot].narrow(0, 0, n), /*non_blocking=*/true);
+      if (!copied[slot]) copied[slot].emplace();
+      copied[slot]->record(*own);
+    }
+  }
+#endif
+  if (!up.defined())  // from pageable memory: the driver stages the copy
+    up = torch::from_blob(const_cast<int16_t*>(voxels), {nIn}, torch::kInt16).to(device);
+  // [k][j][i]: tensor dim 2 - c is volume axis c.
+  auto v = up.view({g.size[2], g.size[1], g.size[0]}).to(torch::kFloat);
+  for (int c : {0, 1, 2}) {  // in-plane first: the largest reductions
+    const auto [w, air] = passWeights[static_cast<std::size_t>(c)];
+    const auto outN = w.size(0), inN = w.size(1);
     if (c == 0) {
       v = torch::matmul(v, w.t()) + air.view({1, 1, outN});
     } else if (c == 1) {
@@ -321,20 +355,12 @@ std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::
   for (int aIdx = 0; aIdx < 3; ++aIdx)
     perm[static_cast<std::size_t>(2 - aIdx)] = 2 - m.volAxis[static_cast<std::size_t>(aIdx)];
   auto out = v.permute(perm).contiguous().view({-1});
-  if (pinned) {
-    if (!stageOut.defined() || stageOut.numel() < out.numel())
-      stageOut = torch::empty({out.numel()}, pinnedOptions.dtype(torch::kFloat));
-    auto host = stageOut.narrow(0, 0, out.numel());
-    host.copy_(out, /*non_blocking=*/true);
-#ifdef MEDSEEK_TORCH_CUDA
-    c10::cuda::getCurrentCUDAStream().synchronize();
-#else
-    torch::cuda::synchronize();
-#endif
-    return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
-  }
-  out = out.to(torch::kCPU);
-  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+  // Down straight into the result (a blocking copy: it waits for the work above, on this thread's stream).
+  std::vector<float> result(static_cast<std::size_t>(out.numel()));
+  const auto tw = std::chrono::steady_clock::now();
+  torch::from_blob(result.data(), {out.numel()}, torch::kFloat).copy_(out);
+  waitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tw).count();
+  return result;
 }
 }  // namespace
 
@@ -398,7 +424,7 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
     fov = resampleToGrid(volume, md, {ms, ms, ms}, fovOrigin, threads);
   } else {
     try {
-      fov = resampleOnDevice(volume, md, {ms, ms, ms}, fovOrigin, torch::Device(opt.device));
+      fov = resampleOnDevice(volume, md, {ms, ms, ms}, fovOrigin, torch::Device(opt.device), out.deviceWaitSeconds);
     } catch (const c10::Error& e) {
       throw ModelError("resampling on '" + opt.device + "' failed: " + e.what_without_backtrace());
     }

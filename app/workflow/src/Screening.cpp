@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -40,6 +43,17 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+double threadCpuSeconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+double processCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return s(u.ru_utime) + s(u.ru_stime);
 }
 
 constexpr const char* kAnalysed = "analysed";
@@ -265,6 +279,7 @@ struct Prepared {
   multimodal::PreprocessedVolume pre;
   std::string seriesChoice;
   double loadSeconds = 0, preprocessSeconds = 0;
+  double loadCpuSeconds = 0, preprocessCpuSeconds = 0;  // this thread's CPU time in them
 };
 
 NoteText pairNote(const FoundStudy& f, const LoadedStudy& study,
@@ -286,6 +301,7 @@ Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::str
   Prepared p;
   p.index = index;
   const auto t0 = Clock::now();
+  const double c0 = threadCpuSeconds();
   try {
     if (f.patient.studies.empty())
       throw std::runtime_error("unreadable DICOM file(s): " + join(f.info.problems, "; "));
@@ -314,10 +330,13 @@ Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::str
     p.note = pairNote(f, p.study, csv, csvPath);
     p.loadSeconds = since(t0);
     const auto t1 = Clock::now();
+    const double c1 = threadCpuSeconds();
+    p.loadCpuSeconds = c1 - c0;
     auto po = preOptions;
     po.threads = threads;
     p.pre = multimodal::preprocessVolume(*p.study.volume, po);
     p.preprocessSeconds = since(t1);
+    p.preprocessCpuSeconds = threadCpuSeconds() - c1;
     p.ok = true;
   } catch (const std::exception& e) {
     if (halt.load()) {
@@ -423,6 +442,7 @@ class WorkQueue {
 /// transaction, re-renders the worklist and reports progress.
 struct Finished {
   ScreeningRow row;
+  double loadCpuSeconds = 0, preprocessCpuSeconds = 0, explainCpuSeconds = 0, deviceWaitSeconds = 0;
   ScreeningProgress event;
   std::string modelSha256;
 };
@@ -489,6 +509,7 @@ struct RenderInput {
   bool complete = false, interrupted = false;
   double wallSeconds = 0, runLoad = 0, runPre = 0, runModel = 0, runExplain = 0;
   double setupSeconds = 0;  // lock, database, discovery, model loading: before the first study starts
+  double runLoadCpu = 0, runPreCpu = 0, runExplainCpu = 0, runDeviceWait = 0, processCpu = 0;
   int processedThisRun = 0, skippedAsFinished = 0;
 };
 
@@ -568,6 +589,11 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.preprocessSeconds = in.runPre;
   s.modelSeconds = in.runModel;
   s.explainSeconds = in.runExplain;
+  s.loadCpuSeconds = in.runLoadCpu;
+  s.preprocessCpuSeconds = in.runPreCpu;
+  s.explainCpuSeconds = in.runExplainCpu;
+  s.deviceWaitSeconds = in.runDeviceWait;
+  s.processCpuSeconds = in.processCpu;
   double allLoad = 0, allPre = 0, allModel = 0, allExplain = 0;
   for (const auto& [key, r] : rows) {
     allLoad += r.loadSeconds;
@@ -609,7 +635,13 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
          {{"load", in.runLoad},
           {"preprocess", in.runPre},
           {"model", in.runModel},
-          {"explain", in.runExplain}}}}},
+          {"explain", in.runExplain}}},
+        {"cpu_seconds",
+         {{"load", in.runLoadCpu},
+          {"preprocess", in.runPreCpu},
+          {"preprocess_waiting_for_device", in.runDeviceWait},
+          {"explain", in.runExplainCpu},
+          {"process", in.processCpu}}}}},
       {"all_runs_seconds",
        {{"load", allLoad}, {"preprocess", allPre}, {"model", allModel}, {"explain", allExplain}}},
       {"timing_note",
@@ -674,6 +706,7 @@ std::vector<DiscoveredStudy> discoverStudies(const std::vector<std::string>& inp
 ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningProgressFn& progress,
                               const std::atomic<bool>* stop) {
   const auto tStart = Clock::now();
+  const double cpuStart = processCpuSeconds();
   if (options.inputs.empty()) throw ScreeningUsageError("no input folder given");
   if (options.outDir.empty()) throw ScreeningUsageError("no output folder given (--out)");
   if (options.batch < 1 || options.workers < 1)
@@ -706,6 +739,20 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   std::map<std::string, std::string> csv;
   if (!options.notesCsv.empty()) csv = readNotesCsv(options.notesCsv);
 
+  // The model loads (and the GPU starts up) on a thread of its own while the studies are discovered.
+  say("loading the model");
+  auto loading = std::async(std::launch::async, [&options] {
+    AnalysisOptions ao;
+    ao.modelPath = options.modelPath;
+    ao.device = options.device;
+    ao.language = options.language;
+    ao.threads = options.threads;
+    // On CUDA the model thread's own CPU work is small: one LibTorch CPU thread keeps its thread pool from
+    // spinning on the cores the workers need (with all cores, each small CPU op waited for busy threads).
+    if (ao.threads == 0 && options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable) ao.threads = 1;
+    ao.heatmapOnCtGrid = options.heatmaps || options.reports;
+    return std::make_unique<Analyzer>(ao);
+  });
   say("discovering studies");
   const std::vector<FoundStudy> found = discover(options.inputs);
   if (found.empty()) throw ScreeningUsageError("no DICOM studies found under " + join(options.inputs, ", "));
@@ -739,17 +786,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     return render(db, ri);
   }
 
-  say("loading the model");
-  AnalysisOptions ao;
-  ao.modelPath = options.modelPath;
-  ao.device = options.device;
-  ao.language = options.language;
-  ao.threads = options.threads;
-  // On CUDA the model thread's own CPU work is small: one LibTorch CPU thread keeps its thread pool from
-  // spinning on the cores the workers need (with all cores, each small CPU op waited for busy threads).
-  if (ao.threads == 0 && options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable) ao.threads = 1;
-  ao.heatmapOnCtGrid = options.heatmaps || options.reports;
-  Analyzer analyzer(ao);
+  const std::unique_ptr<Analyzer> loaded = loading.get();
+  Analyzer& analyzer = *loaded;
   ri.device = analyzer.model().info().device;
   ri.modelSha256 = db.meta("model_sha256");
   multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
@@ -769,6 +807,10 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     row.loadSeconds = p.loadSeconds;
     row.preprocessSeconds = p.preprocessSeconds;
     row.modelSeconds = job.modelSeconds;
+    done.loadCpuSeconds = p.loadCpuSeconds;
+    done.preprocessCpuSeconds = p.preprocessCpuSeconds;
+    done.deviceWaitSeconds = p.pre.deviceWaitSeconds;
+    const double explainCpu0 = threadCpuSeconds();
     json j = {{"study_uid", f.info.key},      {"patient_id", f.info.patientId}, {"accession", f.info.accession},
               {"study_path", f.info.folder},  {"probability", nullptr},         {"lung_rads", nullptr},
               {"brock_probability", nullptr}, {"top_finding", nullptr},         {"result", nullptr},
@@ -802,6 +844,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
         }
 #endif
         row.explainSeconds = since(t0);
+        done.explainCpuSeconds = threadCpuSeconds() - explainCpu0;
         r.analysisSeconds = job.modelSeconds + row.explainSeconds;
         r.explanation.totalSeconds = r.analysisSeconds;
         r.totalSeconds = p.loadSeconds + p.preprocessSeconds + r.analysisSeconds;
@@ -907,6 +950,10 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
           ri.runPre += f.row.preprocessSeconds;
           ri.runModel += f.row.modelSeconds;
           ri.runExplain += f.row.explainSeconds;
+          ri.runLoadCpu += f.loadCpuSeconds;
+          ri.runPreCpu += f.preprocessCpuSeconds;
+          ri.runExplainCpu += f.explainCpuSeconds;
+          ri.runDeviceWait += f.deviceWaitSeconds;
           rows.push_back(std::move(f.row));
         }
         db.put(rows);  // one transaction: all of it or nothing survives a kill
@@ -1003,6 +1050,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   ri.complete = !interrupted;
   ri.processedThisRun = done;
   ri.wallSeconds = since(tStart);
+  ri.processCpu = processCpuSeconds() - cpuStart;
   return render(db, ri);
 }
 

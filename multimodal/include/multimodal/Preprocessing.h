@@ -50,6 +50,7 @@ struct PreprocessedVolume {
   std::array<double, 3> lungCentroidLps{};
   std::array<double, 3> lungMinLps{}, lungMaxLps{};  ///< bounding box of the lung mask
   double seconds = 0;                    ///< wall time of this call
+  double deviceWaitSeconds = 0;          ///< of `seconds`: blocked waiting for the device's resample
 };
 
 /// Never throws for out-of-scope input (it reports it); throws ModelError for impossible geometry or an

@@ -79,6 +79,11 @@ struct ScreeningSummary {
   double wallSeconds = 0;
   double setupSeconds = 0;  ///< of wallSeconds: before the first study started (discovery, model loading)
   double loadSeconds = 0, preprocessSeconds = 0, modelSeconds = 0, explainSeconds = 0;  ///< this run, summed
+  /// This run: the workers' CPU time in load, preprocess and explain (their own threads, summed); of the
+  /// preprocess wall time, how long the workers waited for the device's resample; the whole process's CPU
+  /// time (user + system, all threads) from the start of the run.
+  double loadCpuSeconds = 0, preprocessCpuSeconds = 0, explainCpuSeconds = 0, deviceWaitSeconds = 0;
+  double processCpuSeconds = 0;
   std::string device;                                            ///< the device the model ran on
   std::string worklistJson, worklistCsv, summaryJson, database;  ///< paths written
 };

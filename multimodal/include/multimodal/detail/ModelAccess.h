@@ -46,10 +46,12 @@ struct TextInput {
 
 TextInput tokenizeNote(const Tokenizer& tok, const std::string& note, int maxTokens);
 /// images[i] == nullptr: image absent; texts[i] == nullptr: text absent. Both lists have the batch size.
-/// pinnedMemory: the image tensor lives in page-locked memory (CUDA builds only), so that
-/// `batch.to(cuda, /*nonBlocking=*/true)` copies it by DMA without a staging copy.
+/// imageDevice: where the image tensor is made (the other tensors stay on the CPU). On a GPU each case's
+/// image is copied there from its own buffer: no batch-sized host copy, and no page-locked staging, whose
+/// allocation for each new batch size (hundreds of ms for a batch of full grids) stalled the CUDA calls of
+/// every other thread.
 Batch makeBatch(const std::vector<const float*>& images, int gridSize, const std::vector<const TextInput*>& texts,
-                bool pinnedMemory = false);
+                const torch::Device& imageDevice = torch::Device(torch::kCPU));
 /// Same, images stored as uint8 (q = round((v + 1) * 127.5)), as the trainer caches them.
 torch::Tensor dequantizeImages(const torch::Tensor& q);
 
