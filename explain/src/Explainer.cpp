@@ -275,7 +275,7 @@ struct Explainer::Impl {
       anyText = anyText || ps[i]->usedNote;
     }
     const bool cuda = ln->device.is_cuda();
-    auto batch = md::makeBatch(images, n->config().gridSize, texts, ln->device).to(ln->device, cuda);
+    auto batch = md::makeBatch(images, n->config().gridSize, texts, ln->device).to(ln->device);
     traceMark(ln->device, tt, trace, "batch+copy");
     md::ForwardOptions fo;
     fo.gradToBlock1Features = anyImage;
@@ -786,7 +786,7 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
   const bool cuda = ln.device.is_cuda();
   auto batch = md::makeBatch(std::vector<const float*>(n, pre.values.data()), ln.net->config().gridSize,
                              std::vector<const md::TextInput*>(n, note.empty() ? nullptr : &text), ln.device)
-                   .to(ln.device, cuda);
+                   .to(ln.device);
   const bool autocast = ln.autocast && cuda;
   std::vector<double> fwd, cam;
   for (int r = 0; r < repeats + 1; ++r) {

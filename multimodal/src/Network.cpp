@@ -156,15 +156,15 @@ class CudaAutocast {
 };
 }  // namespace
 
-Batch Batch::to(const torch::Device& d, bool nonBlocking) const {
+Batch Batch::to(const torch::Device& d) const {
   Batch b;
-  b.image = image.to(d, nonBlocking);
-  b.imagePresent = imagePresent.to(d, nonBlocking);
-  b.tokens = tokens.to(d, nonBlocking);
-  b.tokenValid = tokenValid.to(d, nonBlocking);
-  b.numberValue = numberValue.to(d, nonBlocking);
-  b.isNumber = isNumber.to(d, nonBlocking);
-  b.textPresent = textPresent.to(d, nonBlocking);
+  b.image = image.to(d);
+  b.imagePresent = imagePresent.to(d);
+  b.tokens = tokens.to(d);
+  b.tokenValid = tokenValid.to(d);
+  b.numberValue = numberValue.to(d);
+  b.isNumber = isNumber.to(d);
+  b.textPresent = textPresent.to(d);
   b.anyImage = anyImage;
   return b;
 }
@@ -213,19 +213,19 @@ MoEImpl::Result MoEImpl::forward(const torch::Tensor& x, bool applyCapacity) {
   r.routing = torch::zeros({B, experts_}, x.options()).scatter(1, r.topIdx, w);
   auto out = torch::zeros_like(x);
   const bool weighted = dispatch_ == 2 || (dispatch_ == 0 && !x.device().is_cpu());
+  auto expert = [this](int e, const torch::Tensor& in) {
+    return w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
+        torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(in)));
+  };
   for (int e = 0; e < experts_; ++e) {
     auto we = r.routing.select(1, e);
     if (weighted) {
-      auto ye = w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
-          torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(x)));
-      out = out + ye * we.unsqueeze(1);
+      out = out + expert(e, x) * we.unsqueeze(1);
       continue;
     }
     auto sel = (we > 0).nonzero().squeeze(1);
     if (sel.numel() == 0) continue;
-    auto xe = x.index_select(0, sel);
-    auto ye = w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
-        torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(xe)));
+    auto ye = expert(e, x.index_select(0, sel));
     out = out.index_add(0, sel, ye * we.index_select(0, sel).unsqueeze(1));
   }
   r.out = out;
@@ -301,12 +301,11 @@ torch::Tensor MedSeekNetImpl::embedText(const Batch& b) {
   return tokEmb_(b.tokens) + numProj_(feats) + textPos_.narrow(1, 0, T);
 }
 
-std::pair<torch::Tensor, torch::Tensor> MedSeekNetImpl::encodeText(const Batch& b, const ForwardOptions& o,
-                                                                   NetOutput& out) {
+std::pair<torch::Tensor, torch::Tensor> MedSeekNetImpl::encodeText(const Batch& b, const torch::Tensor& padding,
+                                                                   const ForwardOptions& o, NetOutput& out) {
   torch::Tensor emb = o.textEmbeddingsOverride.defined() ? o.textEmbeddingsOverride : embedText(b);
   if (o.gradToTextEmbeddings && !o.textEmbeddingsOverride.defined()) emb = emb.detach().requires_grad_(true);
   out.textEmbeddings = emb;
-  auto padding = b.tokenValid.logical_not();
   auto x = emb;
   for (const auto& layer : *textLayers_) x = layer->as<TextLayerImpl>()->forward(x, padding);
   auto txt = lnText0_(x);
@@ -323,8 +322,9 @@ std::pair<torch::Tensor, torch::Tensor> MedSeekNetImpl::encodeText(const Batch& 
 
 NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   NetOutput out;
+  const auto padding = b.tokenValid.logical_not();
   if (o.textHeadsOnly) {  // the note heads read the text encoder alone: nothing else is needed
-    encodeText(b, o, out);
+    encodeText(b, padding, o, out);
     return out;
   }
   const int64_t B = b.size();
@@ -372,8 +372,7 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   out.countLogits = imgAux.narrow(1, 12, 4);
 
   // ---- text ----
-  auto padding = b.tokenValid.logical_not();
-  auto [txt, txtAux] = encodeText(b, o, out);
+  auto [txt, txtAux] = encodeText(b, padding, o, out);
 
   // ---- cross-modal attention ----
   auto q = lnTq_(txt).transpose(0, 1), k = lnTk_(imgTok).transpose(0, 1);

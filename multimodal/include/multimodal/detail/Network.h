@@ -52,7 +52,7 @@ struct Batch {
   /// `imagePresent` back from the device (a synchronisation). -1: unknown, read from the tensor.
   int anyImage = -1;
   int64_t size() const { return tokens.size(0); }
-  Batch to(const torch::Device& d, bool nonBlocking = false) const;
+  Batch to(const torch::Device& d) const;
 };
 
 struct ForwardOptions {
@@ -129,7 +129,9 @@ class MedSeekNetImpl : public torch::nn::Module {
 
  private:
   /// The text encoder and its heads into `out`; returns {encoded tokens [B,T,d], the heads [B,6]}.
-  std::pair<torch::Tensor, torch::Tensor> encodeText(const Batch& b, const ForwardOptions& o, NetOutput& out);
+  /// `padding`: [B,T], true for padding tokens.
+  std::pair<torch::Tensor, torch::Tensor> encodeText(const Batch& b, const torch::Tensor& padding,
+                                                     const ForwardOptions& o, NetOutput& out);
   NetConfig cfg_;
   torch::nn::Sequential stem_{nullptr}, block1_{nullptr}, block2_{nullptr}, block3_{nullptr};
   torch::nn::Linear imgTokProj_{nullptr}, imgGlobProj_{nullptr};
