@@ -192,7 +192,7 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         "  per study (mean): load %.3f s, preprocess %.3f s, explain %.3f s (CPU workers, overlapped) | "
         "model %.4f s (its share of the batched pass on the model thread)\n"
         "  sums: load %.2f s, preprocess %.2f s, explain %.2f s | model %.2f s (model thread busy %.0f %% of the wall time)\n"
-        "  end to end %.4f s per study = %.1f x the model's %.4f s\n",
+        "  end to end %.4f s per study = %.2f x the model's %.4f s\n",
         n, s.analysed, s.outOfScope, s.failed, s.wallSeconds, s.wallSeconds > 0 ? n / s.wallSeconds : 0.0,
         s.setupSeconds, s.wallSeconds - s.setupSeconds,
         s.wallSeconds > s.setupSeconds ? n / (s.wallSeconds - s.setupSeconds) : 0.0, args.batch, args.workers, s.device.c_str(), n ? s.loadSeconds / n : 0, n ? s.preprocessSeconds / n : 0,
