@@ -187,7 +187,7 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
     const double wallPerStudy = n ? s.wallSeconds / n : 0, modelPerStudy = n ? s.modelSeconds / n : 0;
     std::printf(
         "bench screen: %d studies (%d analysed, %d out of scope, %d failed) in %.2f s wall = %.3f studies/s\n"
-        "  of which setup (discovery, model loading) %.2f s; the pipeline alone: %.2f s = %.3f studies/s\n"
+        "  of which setup (lock, discovery) %.2f s; the pipeline alone: %.2f s = %.3f studies/s\n"
         "  batch %d, workers %d, device %s\n"
         "  per study (mean): load %.3f s, preprocess %.3f s, explain %.3f s (CPU workers, overlapped) | "
         "model %.4f s (its share of the batched pass on the model thread)\n"
@@ -205,6 +205,15 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         n ? s.loadCpuSeconds / n : 0, n ? s.preprocessCpuSeconds / n : 0, n ? s.deviceWaitSeconds / n : 0,
         n ? s.explainCpuSeconds / n : 0, s.wallSeconds > 0 ? s.processCpuSeconds / s.wallSeconds : 0.0,
         s.processCpuSeconds);
+    std::printf(
+        "  model ready %.2f s after the start (loading overlapped with discovery and the first studies' loading)\n"
+        "  page faults per study: load %.0f, preprocess %.0f, explain %.0f; CT buffers %zu fresh, %zu reused; "
+        "workers waited for work %.0f %% of their time\n",
+        s.modelReadySeconds, n ? s.loadFaults / n : 0, n ? s.preprocessFaults / n : 0, n ? s.explainFaults / n : 0,
+        s.freshVoxelBuffers, s.reusedVoxelBuffers,
+        s.wallSeconds > s.setupSeconds && args.workers > 0
+            ? 100 * s.workerIdleSeconds / (args.workers * (s.wallSeconds - s.setupSeconds))
+            : 0.0);
     if (temporary) {
       std::error_code ec;
       fs::remove_all(args.out, ec);

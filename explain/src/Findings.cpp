@@ -364,6 +364,18 @@ std::array<double, 3> camCentroidNearPeak(const std::vector<float>& v, int n, do
   return out;
 }
 
+namespace {
+struct MeasureScratch {
+  struct Run {
+    int a, b, j, k;
+  };
+  std::vector<std::uint8_t> mask, er, seed, tmp, sel;
+  std::vector<int> lab;
+  std::vector<std::uint64_t> pending, queue, winCount;
+  std::vector<Run> runs;
+};
+}  // namespace
+
 Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp, const std::vector<float>& cam,
                           double marginMm) {
   Finding f;
@@ -407,9 +419,15 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   auto roiIndex = [&](int i, int j, int k) { return static_cast<std::size_t>(i) + static_cast<std::size_t>(rx) * (j + static_cast<std::size_t>(ry) * k); };
   auto ctIndex = [&](int i, int j, int k) { return ct.index(lo[0] + i, lo[1] + j, lo[2] + k); };
   auto ctAt = [&](int i, int j, int k) { return ct.data()[ctIndex(i, j, k)]; };
+  // Working buffers, kept per thread between calls (a batch run measures several nodules per study on each
+  // worker): fresh buffers of the ROI's size meant page faults and zero-filling of ~40 MB per call. Every
+  // buffer is (re)filled before it is read.
+  thread_local MeasureScratch scratch;
   // The > -750 HU mask, and lab: -1 for a voxel of it not yet labelled, 0 outside it, then the labels.
-  std::vector<std::uint8_t> mask(rn);
-  std::vector<int> lab(rn);
+  std::vector<std::uint8_t>& mask = scratch.mask;
+  std::vector<int>& lab = scratch.lab;
+  mask.resize(rn);
+  lab.resize(rn);
   for (int k = 0; k < rz; ++k)
     for (int j = 0; j < ry; ++j) {
       const std::int16_t* row = ct.data() + ctIndex(0, j, k);
@@ -431,7 +449,7 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   // Scanline flood (6-neighbourhood) from ROI voxel (i0, j0, k0), whose state must be `in`, through the
   // voxels whose state is `in`, setting them to `mark`: run(a, b, j, k) for each run i = a..b of row (j, k)
   // it takes. Every voxel of the component lies in exactly one run; the runs come in no particular order.
-  std::vector<std::uint64_t> pending;
+  std::vector<std::uint64_t>& pending = scratch.pending;
   auto floodRuns = [&](auto* state, auto in, auto mark, int i0, int j0, int k0, auto&& run) {
     state[roiIndex(i0, j0, k0)] = mark;
     pending.assign(1, pack(i0, j0, k0));
@@ -489,7 +507,7 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   // The CAM sum of a candidate in the order of a breadth-first visit from its first voxel (neighbours in
   // the order -i, +i, -j, +j, -k, +k): the order, and so the rounding, of the sum the score always used.
   // Only the few candidates that reach the CAM term of the score need it.
-  std::vector<std::uint64_t> queue;
+  std::vector<std::uint64_t>& queue = scratch.queue;
   auto camSumOf = [&](const Cand& c) {
     double sum = 0;
     const std::size_t s = roiIndex(c.seed[0], c.seed[1], c.seed[2]);
@@ -539,7 +557,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   };
   // The chosen voxel set: a mask over the ROI sub-box starting at selBox with extent selDims (it holds the
   // set's bounding box selMn..selMx).
-  std::vector<std::uint8_t> sel;
+  std::vector<std::uint8_t>& sel = scratch.sel;
+  sel.clear();
   std::array<int, 3> selBox{}, selDims{}, selMn{}, selMx{};
   std::size_t selCount = 0;
   auto selAt = [&](int i, int j, int k) {
@@ -570,12 +589,10 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   // Second pass: erode the > -750 HU mask by a ~2, 4 and 6 mm box (detaches vessels, spikes and the pleura
   // from a nodule; thick spike bases of large spiculated nodules survive the 2 mm erosion and keep them
   // attached to vessel trees), label, and grow each compact candidate back into the mask by the box + 1.
-  std::vector<std::uint8_t> er, seed, tmp;
-  std::vector<std::uint64_t> winCount;
-  struct Run {
-    int a, b, j, k;
-  };
-  std::vector<Run> runs;
+  std::vector<std::uint8_t>&er = scratch.er, &seed = scratch.seed, &tmp = scratch.tmp;
+  std::vector<std::uint64_t>& winCount = scratch.winCount;
+  std::vector<MeasureScratch::Run>& runs = scratch.runs;
+  using Run = MeasureScratch::Run;
   for (int erosionStep = 1; erosionStep <= 3; ++erosionStep) {
     std::array<int, 3> hw{};
     for (int a = 0; a < 3; ++a)

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #endif
 
 #include "multimodal/ModelError.h"
+#include "multimodal/detail/EnclosedAir.h"
 
 namespace multimodal {
 namespace {
@@ -258,9 +260,9 @@ namespace {
 // CUDA headers), so that a worker thread never waits behind the model's batches; the volume goes up in
 // chunks through small page-locked buffers (DMA), the result comes down straight into the returned vector.
 // `waitSeconds`: how long the thread waited for the device at the end.
-std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::array<int, 3>& size,
-                                    const std::array<double, 3>& spacingMm, const std::array<double, 3>& originLps,
-                                    const torch::Device& device, double& waitSeconds) {
+void resampleOnDevice(const imaging::CtVolume& volume, const std::array<int, 3>& size,
+                      const std::array<double, 3>& spacingMm, const std::array<double, 3>& originLps,
+                      const torch::Device& device, std::vector<float>& result, double& waitSeconds) {
   const auto& g = volume.geometry();
   AxisMap m;
   if (!mapAxes(g, m)) throw ModelError("volume orientation is not axis-aligned (oblique); cannot resample");
@@ -356,13 +358,96 @@ std::vector<float> resampleOnDevice(const imaging::CtVolume& volume, const std::
     perm[static_cast<std::size_t>(2 - aIdx)] = 2 - m.volAxis[static_cast<std::size_t>(aIdx)];
   auto out = v.permute(perm).contiguous().view({-1});
   // Down straight into the result (a blocking copy: it waits for the work above, on this thread's stream).
-  std::vector<float> result(static_cast<std::size_t>(out.numel()));
+  result.resize(static_cast<std::size_t>(out.numel()));
   const auto tw = std::chrono::steady_clock::now();
   torch::from_blob(result.data(), {out.numel()}, torch::kFloat).copy_(out);
   waitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tw).count();
-  return result;
 }
 }  // namespace
+
+namespace detail {
+EnclosedAir enclosedAir(const float* values, const std::array<int, 3>& dims, double threshold) {
+  const int nx = dims[0], ny = dims[1];
+  const std::size_t rows = static_cast<std::size_t>(ny) * static_cast<std::size_t>(dims[2]);
+  struct Span {
+    int a, b;
+  };
+  // The air runs of every row (j, k), rows in raster order; row r's runs are spans[rowStart[r], rowStart[r+1]).
+  std::vector<Span> spans;
+  std::vector<std::size_t> rowStart(rows + 1);
+  for (std::size_t row = 0; row < rows; ++row) {
+    rowStart[row] = spans.size();
+    const float* v = values + row * static_cast<std::size_t>(nx);
+    for (int i = 0; i < nx;) {
+      while (i < nx && !(static_cast<double>(v[i]) < threshold)) ++i;
+      if (i == nx) break;
+      const int a = i;
+      while (i < nx && static_cast<double>(v[i]) < threshold) ++i;
+      spans.push_back({a, i - 1});
+    }
+  }
+  rowStart[rows] = spans.size();
+  // Union-find over the runs; a set's root is its smallest run index (its first run in raster order).
+  std::vector<std::size_t> parent(spans.size());
+  std::iota(parent.begin(), parent.end(), std::size_t{0});
+  auto find = [&](std::size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  auto unite = [&](std::size_t x, std::size_t y) {
+    x = find(x);
+    y = find(y);
+    if (x < y) parent[y] = x;
+    else if (y < x) parent[x] = y;
+  };
+  // Runs of two neighbouring rows that share an i are 6-connected.
+  auto link = [&](std::size_t rowA, std::size_t rowB) {
+    std::size_t p = rowStart[rowA], q = rowStart[rowB];
+    const std::size_t pe = rowStart[rowA + 1], qe = rowStart[rowB + 1];
+    while (p < pe && q < qe) {
+      if (spans[p].b < spans[q].a) {
+        ++p;
+      } else if (spans[q].b < spans[p].a) {
+        ++q;
+      } else {
+        unite(p, q);
+        if (spans[p].b < spans[q].b) ++p;
+        else ++q;
+      }
+    }
+  };
+  for (std::size_t row = 0; row < rows; ++row) {
+    const std::size_t j = row % static_cast<std::size_t>(ny);
+    if (j > 0) link(row, row - 1);
+    if (row >= static_cast<std::size_t>(ny)) link(row, row - static_cast<std::size_t>(ny));
+  }
+  // Components with a voxel on a lateral face are outside air.
+  std::vector<char> outside(spans.size(), 0);
+  for (std::size_t row = 0; row < rows; ++row) {
+    const std::size_t j = row % static_cast<std::size_t>(ny);
+    for (std::size_t r = rowStart[row]; r < rowStart[row + 1]; ++r)
+      if (j == 0 || j + 1 == static_cast<std::size_t>(ny) || spans[r].a == 0 || spans[r].b == nx - 1)
+        outside[find(r)] = 1;
+  }
+  EnclosedAir out;
+  std::vector<int> number(spans.size(), -1);  // per root: its component
+  for (std::size_t row = 0; row < rows; ++row) {
+    const int j = static_cast<int>(row % static_cast<std::size_t>(ny)), k = static_cast<int>(row / static_cast<std::size_t>(ny));
+    for (std::size_t r = rowStart[row]; r < rowStart[row + 1]; ++r) {
+      const std::size_t root = find(r);
+      if (outside[root]) continue;
+      if (number[root] < 0) {
+        number[root] = static_cast<int>(out.componentVoxels.size());
+        out.componentVoxels.push_back(0);
+      }
+      const int c = number[root];
+      out.componentVoxels[static_cast<std::size_t>(c)] += static_cast<std::size_t>(spans[r].b - spans[r].a + 1);
+      out.runs.push_back({spans[r].a, spans[r].b, j, k, c});
+    }
+  }
+  return out;
+}
+}  // namespace detail
 
 PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const PreprocessOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -419,82 +504,34 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
     md[a] = static_cast<int>(std::max(3L, last - first[a] + 1));
     fovOrigin[a] = static_cast<double>(first[a]) * ms;
   }
-  std::vector<float> fov;
+  // The lattice (~10 MB for a chest) is kept per thread for the next call: a batch run preprocesses many
+  // studies on each worker, and a fresh buffer meant page faults for every one.
+  thread_local std::vector<float> fovBuffer;
+  std::vector<float>& fov = fovBuffer;
   if (opt.device == "cpu") {
     fov = resampleToGrid(volume, md, {ms, ms, ms}, fovOrigin, threads);
   } else {
     try {
-      fov = resampleOnDevice(volume, md, {ms, ms, ms}, fovOrigin, torch::Device(opt.device), out.deviceWaitSeconds);
+      resampleOnDevice(volume, md, {ms, ms, ms}, fovOrigin, torch::Device(opt.device), fov, out.deviceWaitSeconds);
     } catch (const c10::Error& e) {
       throw ModelError("resampling on '" + opt.device + "' failed: " + e.what_without_backtrace());
     }
   }
   const std::size_t nx = static_cast<std::size_t>(md[0]), ny = static_cast<std::size_t>(md[1]),
                     nz = static_cast<std::size_t>(md[2]);
-  const std::size_t n = nx * ny * nz;
-  // 0 = tissue, 1 = air candidate, 2 = outside air, 3+ = component label
-  std::vector<int> lab(n, 0);
-  for (std::size_t v = 0; v < n; ++v) lab[v] = fov[v] < opt.airThresholdHu ? 1 : 0;
-  auto idx = [&](std::size_t i, std::size_t j, std::size_t k) { return i + nx * (j + ny * k); };
-  // Scanline flood fill (6-neighbourhood) of the air candidates connected to voxel (i, j, k), itself a
-  // candidate: labels them `label`, returns their count.
-  struct Voxel {
-    std::size_t i, j, k;
-  };
-  std::vector<Voxel> stack;
-  auto flood = [&](std::size_t i0, std::size_t j0, std::size_t k0, int label) {
-    std::size_t count = 0;
-    lab[idx(i0, j0, k0)] = label;
-    stack.assign(1, Voxel{i0, j0, k0});
-    while (!stack.empty()) {
-      const Voxel s = stack.back();
-      stack.pop_back();
-      int* row = &lab[idx(0, s.j, s.k)];
-      std::size_t a = s.i, b = s.i;  // the run of candidates through s along i
-      while (a > 0 && row[a - 1] == 1) row[--a] = label;
-      while (b + 1 < nx && row[b + 1] == 1) row[++b] = label;
-      count += b - a + 1;
-      // Beside the run: one seed per stretch of candidates (a stretch with a labelled voxel is that
-      // voxel's run's, or pending as a seed already).
-      auto seedRow = [&](std::size_t j, std::size_t k) {
-        int* r = &lab[idx(0, j, k)];
-        for (std::size_t x = a; x <= b; ++x) {
-          if (r[x] != 1 && r[x] != label) continue;
-          if (r[x] == 1) {
-            r[x] = label;
-            stack.push_back(Voxel{x, j, k});
-          }
-          while (x < b && (r[x + 1] == 1 || r[x + 1] == label)) ++x;
-        }
-      };
-      if (s.j > 0) seedRow(s.j - 1, s.k);
-      if (s.j + 1 < ny) seedRow(s.j + 1, s.k);
-      if (s.k > 0) seedRow(s.j, s.k - 1);
-      if (s.k + 1 < nz) seedRow(s.j, s.k + 1);
-    }
-    return count;
-  };
-  for (std::size_t k = 0; k < nz; ++k)
-    for (std::size_t j = 0; j < ny; ++j)
-      for (std::size_t i = 0; i < nx; i += (j == 0 || j + 1 == ny || i + 1 == nx) ? 1 : nx - 1)  // the lateral faces
-        if (lab[idx(i, j, k)] == 1) flood(i, j, k, 2);
-  std::vector<std::pair<std::size_t, int>> comps;  // size, label
-  int next = 3;
-  for (std::size_t k = 0; k < nz; ++k)
-    for (std::size_t j = 0; j < ny; ++j)
-      for (std::size_t i = 0; i < nx; ++i)
-        if (lab[idx(i, j, k)] == 1) {
-          const std::size_t c = flood(i, j, k, next);
-          comps.push_back({c, next});
-          ++next;
-        }
+  // Lung mask: the air (< airThresholdHu) inside the body, i.e. not connected to the lateral faces; the
+  // largest component and the second when it holds at least an eighth as much (the two lungs). Sizes sort
+  // descending, equal sizes the later component (raster order) first.
+  const detail::EnclosedAir air = detail::enclosedAir(fov.data(), md, opt.airThresholdHu);
+  std::vector<std::pair<std::size_t, std::size_t>> comps;  // size, component
+  for (std::size_t c = 0; c < air.componentVoxels.size(); ++c) comps.push_back({air.componentVoxels[c], c});
   std::sort(comps.rbegin(), comps.rend());
   const double voxMl = ms * ms * ms / 1000.0;
-  std::vector<bool> keep(static_cast<std::size_t>(next), false);
+  std::vector<bool> keep(comps.size(), false);
   double lungVoxels = 0;
   for (std::size_t c = 0; c < comps.size() && c < 2; ++c)
     if (c == 0 || comps[c].first >= comps[0].first / 8) {
-      keep[static_cast<std::size_t>(comps[c].second)] = true;
+      keep[comps[c].second] = true;
       lungVoxels += static_cast<double>(comps[c].first);
     }
   out.lungVolumeMl = lungVoxels * voxMl;
@@ -503,21 +540,21 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
                   out.lungVolumeMl, opt.minLungVolumeMl);
     return finish(buf);
   }
+  // Centroid and bounding box of the kept voxels, summed in raster order.
   std::array<double, 3> sum{0, 0, 0};
   std::array<double, 3> mn{1e9, 1e9, 1e9}, mx{-1e9, -1e9, -1e9};
-  for (std::size_t k = 0; k < nz; ++k)
-    for (std::size_t j = 0; j < ny; ++j)
-      for (std::size_t i = 0; i < nx; ++i) {
-        const int l = lab[idx(i, j, k)];
-        if (l < 3 || !keep[static_cast<std::size_t>(l)]) continue;
-        const double p[3] = {fovOrigin[0] + static_cast<double>(i) * ms, fovOrigin[1] + static_cast<double>(j) * ms,
-                             fovOrigin[2] + static_cast<double>(k) * ms};
-        for (std::size_t a = 0; a < 3; ++a) {
-          sum[a] += p[a];
-          mn[a] = std::min(mn[a], p[a]);
-          mx[a] = std::max(mx[a], p[a]);
-        }
+  for (const auto& r : air.runs) {
+    if (!keep[static_cast<std::size_t>(r.component)]) continue;
+    const double pj = fovOrigin[1] + static_cast<double>(r.j) * ms, pk = fovOrigin[2] + static_cast<double>(r.k) * ms;
+    for (int i = r.begin; i <= r.end; ++i) {
+      const double p[3] = {fovOrigin[0] + static_cast<double>(i) * ms, pj, pk};
+      for (std::size_t a = 0; a < 3; ++a) {
+        sum[a] += p[a];
+        mn[a] = std::min(mn[a], p[a]);
+        mx[a] = std::max(mx[a], p[a]);
       }
+    }
+  }
   for (std::size_t a = 0; a < 3; ++a) out.lungCentroidLps[a] = sum[a] / lungVoxels;
   out.lungMinLps = mn;
   out.lungMaxLps = mx;

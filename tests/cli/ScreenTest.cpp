@@ -320,6 +320,30 @@ TEST(Screen, NonEmptyDatabaseWithoutResumeIsAUsageError) {
   EXPECT_NE(missing.output.find("/nonexistent/medseek/ldct"), std::string::npos) << missing.output;
 }
 
+// The model loads while the workers already read the first studies: weights that cannot be loaded stop the
+// run with a usage/environment error naming the file, and no study is recorded (none is marked failed).
+TEST(Screen, UnloadableWeightsStopTheRunAndRecordNoStudy) {
+  const auto& c = cohort();
+  const fs::path out = c.root / ("badweights-" + std::to_string(::getpid()));
+  const fs::path weights = c.root / "not-a-model.msw";
+  std::ofstream(weights) << "this is not a weights file\n";
+  const auto r = run(cli() + " screen " + quote(c.cohort.string()) + " --device cpu --workers 4 --out " +
+                     quote(out.string()) + " --weights " + quote(weights.string()));
+  EXPECT_EQ(r.exitCode, 2) << r.output;
+  EXPECT_NE(r.output.find(weights.string()), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out / "worklist.json")) << r.output;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((out / "screening.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM studies", -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  fs::remove_all(out);
+  fs::remove(weights);
+}
+
 TEST(Screen, SlowKilledRunsResumedGiveTheSameWorklistAsAnUninterruptedRun) {
   const auto& c = cohort();
   const fs::path out = c.root / ("resume-" + std::to_string(::getpid()));

@@ -115,6 +115,7 @@ TEST(CtVolume, RecyclesALargeBufferForTheNextVolumeOfTheSameSize) {
   g.size = {512, 512, 40};  // 20 MB
   const void* first = nullptr;
   imaging::setVoxelBufferRecycling(std::size_t{1} << 30);
+  const auto before = imaging::voxelBufferCounts();
   {
     auto v = imaging::CtVolume::uninitialized(g);
     first = v.valuesHu().data();
@@ -122,6 +123,9 @@ TEST(CtVolume, RecyclesALargeBufferForTheNextVolumeOfTheSameSize) {
   {
     auto v = imaging::CtVolume::uninitialized(g);
     EXPECT_EQ(static_cast<const void*>(v.valuesHu().data()), first);
+    const auto after = imaging::voxelBufferCounts();  // the screening summary reports these
+    EXPECT_EQ(after.fresh - before.fresh, 1u);
+    EXPECT_EQ(after.reused - before.reused, 1u);
     v.at(511, 511, 39) = 123;
     EXPECT_EQ(v.at(511, 511, 39), 123);
     EXPECT_EQ(v.valuesHu().size(), g.voxelCount());

@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "TestSupport.h"
 #include "multimodal/ModelError.h"
 #include "multimodal/Preprocessing.h"
 #include "multimodal/Runtime.h"
+#include "multimodal/detail/EnclosedAir.h"
 
 using namespace multimodal;
 
@@ -188,5 +190,65 @@ TEST(PreprocessingGpu, CudaResampleMatchesTheCpu) {
     float worst = 0;
     for (std::size_t i = 0; i < a.values.size(); ++i) worst = std::max(worst, std::abs(a.values[i] - b.values[i]));
     EXPECT_LT(worst, 1e-4f);
+  }
+}
+
+// The lung mask's labelling against a plain flood fill (6-neighbourhood from the lateral faces, then one
+// label per remaining component in raster order) on random lattices with many small components, ties in
+// size, air on the top and bottom slices and on the lateral faces.
+TEST(Preprocessing, EnclosedAirMatchesAFloodFillOnRandomLattices) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    const std::array<int, 3> d{3 + static_cast<int>(rng() % 30), 3 + static_cast<int>(rng() % 30),
+                               1 + static_cast<int>(rng() % 12)};
+    const std::size_t n = static_cast<std::size_t>(d[0]) * d[1] * d[2];
+    std::vector<float> v(n);
+    const double airShare = 0.3 + 0.4 * (trial % 3) / 2.0;
+    for (auto& x : v) x = std::uniform_real_distribution<double>(0, 1)(rng) < airShare ? -900.f : 40.f;
+    // Reference: 0 tissue, -1 air not yet labelled, -2 outside air, c >= 1 component c - 1.
+    std::vector<int> lab(n);
+    for (std::size_t i = 0; i < n; ++i) lab[i] = static_cast<double>(v[i]) < -400.0 ? -1 : 0;
+    auto at = [&](int i, int j, int k) { return static_cast<std::size_t>(i + d[0] * (j + d[1] * k)); };
+    auto flood = [&](int i0, int j0, int k0, int label) {
+      std::size_t count = 0;
+      std::vector<std::array<int, 3>> stack{{i0, j0, k0}};
+      lab[at(i0, j0, k0)] = label;
+      while (!stack.empty()) {
+        const auto p = stack.back();
+        stack.pop_back();
+        ++count;
+        const int nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
+        for (const auto& o : nb) {
+          const int i = p[0] + o[0], j = p[1] + o[1], k = p[2] + o[2];
+          if (i < 0 || j < 0 || k < 0 || i >= d[0] || j >= d[1] || k >= d[2] || lab[at(i, j, k)] != -1) continue;
+          lab[at(i, j, k)] = label;
+          stack.push_back({i, j, k});
+        }
+      }
+      return count;
+    };
+    for (int k = 0; k < d[2]; ++k)
+      for (int j = 0; j < d[1]; ++j)
+        for (int i = 0; i < d[0]; ++i)
+          if ((i == 0 || j == 0 || i + 1 == d[0] || j + 1 == d[1]) && lab[at(i, j, k)] == -1) flood(i, j, k, -2);
+    std::vector<std::size_t> sizes;
+    for (int k = 0; k < d[2]; ++k)
+      for (int j = 0; j < d[1]; ++j)
+        for (int i = 0; i < d[0]; ++i)
+          if (lab[at(i, j, k)] == -1) sizes.push_back(flood(i, j, k, static_cast<int>(sizes.size()) + 1));
+
+    const auto air = detail::enclosedAir(v.data(), d, -400.0);
+    ASSERT_EQ(air.componentVoxels, sizes) << "trial " << trial;
+    std::vector<int> got(n, 0);
+    std::size_t last = 0;
+    bool first = true;
+    for (const auto& r : air.runs) {
+      const std::size_t begin = at(r.begin, r.j, r.k);
+      ASSERT_TRUE(first || begin > last) << "runs in raster order";
+      first = false;
+      last = at(r.end, r.j, r.k);
+      for (int i = r.begin; i <= r.end; ++i) got[at(i, r.j, r.k)] = r.component + 1;
+    }
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], std::max(lab[i], 0)) << "trial " << trial << " voxel " << i;
   }
 }

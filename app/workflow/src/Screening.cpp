@@ -49,6 +49,11 @@ double threadCpuSeconds() {
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
+double threadFaults() {  // page faults of this thread so far (minor: fresh pages; major: read from disk)
+  rusage u{};
+  ::getrusage(RUSAGE_THREAD, &u);
+  return static_cast<double>(u.ru_minflt + u.ru_majflt);
+}
 double processCpuSeconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -280,6 +285,7 @@ struct Prepared {
   std::string seriesChoice;
   double loadSeconds = 0, preprocessSeconds = 0;
   double loadCpuSeconds = 0, preprocessCpuSeconds = 0;  // this thread's CPU time in them
+  double loadFaults = 0, preprocessFaults = 0;           // and its page faults
 };
 
 NoteText pairNote(const FoundStudy& f, const LoadedStudy& study,
@@ -295,13 +301,37 @@ NoteText pairNote(const FoundStudy& f, const LoadedStudy& study,
   return findNote(f.info.folder, "", study);  // DICOM history, else "none"
 }
 
+/// The model's preprocessing options, once the model has loaded: workers load their first studies while it
+/// loads and wait here before preprocessing. open(nullptr): the model failed to load (the run stops).
+class ModelGate {
+ public:
+  void open(const multimodal::PreprocessOptions* options) {
+    std::lock_guard<std::mutex> lock(m_);
+    if (options) options_ = *options;
+    failed_ = options == nullptr;
+    open_ = true;
+    cv_.notify_all();
+  }
+  /// Blocks until open; null when the model failed.
+  const multimodal::PreprocessOptions* wait() {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return open_; });
+    return failed_ ? nullptr : &options_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool open_ = false, failed_ = false;
+  multimodal::PreprocessOptions options_;
+};
+
 Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::string, std::string>& csv,
-                 const std::string& csvPath, const multimodal::PreprocessOptions& preOptions, int threads,
-                 const std::atomic<bool>& halt) {
+                 const std::string& csvPath, ModelGate& gate, int threads, const std::atomic<bool>& halt) {
   Prepared p;
   p.index = index;
   const auto t0 = Clock::now();
-  const double c0 = threadCpuSeconds();
+  const double c0 = threadCpuSeconds(), f0 = threadFaults();
   try {
     if (f.patient.studies.empty())
       throw std::runtime_error("unreadable DICOM file(s): " + join(f.info.problems, "; "));
@@ -330,13 +360,17 @@ Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::str
     p.note = pairNote(f, p.study, csv, csvPath);
     p.loadSeconds = since(t0);
     const auto t1 = Clock::now();
-    const double c1 = threadCpuSeconds();
+    const double c1 = threadCpuSeconds(), f1 = threadFaults();
     p.loadCpuSeconds = c1 - c0;
-    auto po = preOptions;
+    p.loadFaults = f1 - f0;
+    const multimodal::PreprocessOptions* preOptions = gate.wait();
+    if (!preOptions) throw std::runtime_error("the model did not load");  // halt is set: cancelled
+    auto po = *preOptions;
     po.threads = threads;
     p.pre = multimodal::preprocessVolume(*p.study.volume, po);
     p.preprocessSeconds = since(t1);
     p.preprocessCpuSeconds = threadCpuSeconds() - c1;
+    p.preprocessFaults = threadFaults() - f1;
     p.ok = true;
   } catch (const std::exception& e) {
     if (halt.load()) {
@@ -443,6 +477,7 @@ class WorkQueue {
 struct Finished {
   ScreeningRow row;
   double loadCpuSeconds = 0, preprocessCpuSeconds = 0, explainCpuSeconds = 0, deviceWaitSeconds = 0;
+  double loadFaults = 0, preprocessFaults = 0, explainFaults = 0;
   ScreeningProgress event;
   std::string modelSha256;
 };
@@ -508,8 +543,11 @@ struct RenderInput {
   std::string modelSha256, device;
   bool complete = false, interrupted = false;
   double wallSeconds = 0, runLoad = 0, runPre = 0, runModel = 0, runExplain = 0;
-  double setupSeconds = 0;  // lock, database, discovery, model loading: before the first study starts
+  double setupSeconds = 0;  // lock, database, discovery: before the first study starts
+  double modelReadySeconds = 0;  // from the start until the model had loaded (overlapping the first loads)
   double runLoadCpu = 0, runPreCpu = 0, runExplainCpu = 0, runDeviceWait = 0, processCpu = 0;
+  double runLoadFaults = 0, runPreFaults = 0, runExplainFaults = 0, workerIdle = 0;
+  imaging::VoxelBufferCounts voxelBuffers;  // served during this run
   int processedThisRun = 0, skippedAsFinished = 0;
 };
 
@@ -585,6 +623,7 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.skippedAsFinished = in.skippedAsFinished;
   s.wallSeconds = in.wallSeconds;
   s.setupSeconds = in.setupSeconds;
+  s.modelReadySeconds = in.modelReadySeconds;
   s.loadSeconds = in.runLoad;
   s.preprocessSeconds = in.runPre;
   s.modelSeconds = in.runModel;
@@ -594,6 +633,12 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.explainCpuSeconds = in.runExplainCpu;
   s.deviceWaitSeconds = in.runDeviceWait;
   s.processCpuSeconds = in.processCpu;
+  s.loadFaults = in.runLoadFaults;
+  s.preprocessFaults = in.runPreFaults;
+  s.explainFaults = in.runExplainFaults;
+  s.workerIdleSeconds = in.workerIdle;
+  s.freshVoxelBuffers = in.voxelBuffers.fresh;
+  s.reusedVoxelBuffers = in.voxelBuffers.reused;
   double allLoad = 0, allPre = 0, allModel = 0, allExplain = 0;
   for (const auto& [key, r] : rows) {
     allLoad += r.loadSeconds;
@@ -629,6 +674,7 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
         {"wall_seconds", in.wallSeconds},
         {"studies_per_second", in.wallSeconds > 0 ? in.processedThisRun / in.wallSeconds : 0.0},
         {"setup_seconds", in.setupSeconds},
+        {"model_ready_seconds", in.modelReadySeconds},
         {"pipeline_studies_per_second",
          in.wallSeconds > in.setupSeconds ? in.processedThisRun / (in.wallSeconds - in.setupSeconds) : 0.0},
         {"seconds",
@@ -641,7 +687,10 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
           {"preprocess", in.runPreCpu},
           {"preprocess_waiting_for_device", in.runDeviceWait},
           {"explain", in.runExplainCpu},
-          {"process", in.processCpu}}}}},
+          {"process", in.processCpu}}},
+        {"page_faults", {{"load", in.runLoadFaults}, {"preprocess", in.runPreFaults}, {"explain", in.runExplainFaults}}},
+        {"worker_idle_seconds", in.workerIdle},
+        {"ct_buffers", {{"fresh", in.voxelBuffers.fresh}, {"reused", in.voxelBuffers.reused}}}}},
       {"all_runs_seconds",
        {{"load", allLoad}, {"preprocess", allPre}, {"model", allModel}, {"explain", allExplain}}},
       {"timing_note",
@@ -786,13 +835,13 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     return render(db, ri);
   }
 
-  const std::unique_ptr<Analyzer> loaded = loading.get();
-  Analyzer& analyzer = *loaded;
-  ri.device = analyzer.model().info().device;
+  // The workers start loading studies at once; each waits for the model (its preprocessing options and
+  // device) only before preprocessing. `analyzer` is set before the gate opens, and finish jobs exist only
+  // after the model thread has run.
+  std::unique_ptr<Analyzer> loaded;
+  Analyzer* analyzerPtr = nullptr;
+  ModelGate gate;
   ri.modelSha256 = db.meta("model_sha256");
-  multimodal::PreprocessOptions preOptions = analyzer.model().preprocessOptions();
-  // On a GPU machine the workers' costliest CPU step, the resample, runs on the model's GPU as well.
-  if (options.resampleOnGpu && ri.device.rfind("cuda", 0) == 0) preOptions.device = ri.device;
 
   // The finishing half of one study (worker thread): the explanation from its model pass, result.json,
   // heatmap and reports (atomically), and its worklist row.
@@ -810,7 +859,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     done.loadCpuSeconds = p.loadCpuSeconds;
     done.preprocessCpuSeconds = p.preprocessCpuSeconds;
     done.deviceWaitSeconds = p.pre.deviceWaitSeconds;
-    const double explainCpu0 = threadCpuSeconds();
+    done.loadFaults = p.loadFaults;
+    done.preprocessFaults = p.preprocessFaults;
+    const double explainCpu0 = threadCpuSeconds(), explainFaults0 = threadFaults();
     json j = {{"study_uid", f.info.key},      {"patient_id", f.info.patientId}, {"accession", f.info.accession},
               {"study_path", f.info.folder},  {"probability", nullptr},         {"lung_rads", nullptr},
               {"brock_probability", nullptr}, {"top_finding", nullptr},         {"result", nullptr},
@@ -820,7 +871,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
       try {
         const auto t0 = Clock::now();
         const NoteText note = p.note;
-        AnalysisResult r = analyzer.finish(std::move(p.study), note, &p.pre, *job.pass);
+        AnalysisResult r = analyzerPtr->finish(std::move(p.study), note, &p.pre, *job.pass);
         const auto& e = r.explanation;
         done.modelSha256 = r.modelSha256;
         r.loadSeconds = p.loadSeconds;
@@ -845,6 +896,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
 #endif
         row.explainSeconds = since(t0);
         done.explainCpuSeconds = threadCpuSeconds() - explainCpu0;
+        done.explainFaults = threadFaults() - explainFaults0;
         r.analysisSeconds = job.modelSeconds + row.explainSeconds;
         r.explanation.totalSeconds = r.analysisSeconds;
         r.totalSeconds = p.loadSeconds + p.preprocessSeconds + r.analysisSeconds;
@@ -905,6 +957,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   } recyclingOff;
 
   ri.setupSeconds = since(tStart);
+  const imaging::VoxelBufferCounts buffersAtStart = imaging::voxelBufferCounts();
 
   // Workers: load + decode + pair the note + preprocess, and finish explanations, overlapped with the model
   // thread (this one), which runs each round of prepared studies as one batch. A committer thread writes
@@ -914,21 +967,27 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   WorkQueue work(todo.size(), static_cast<std::size_t>(options.batch + options.workers));
   FinishedQueue toCommit;
   std::atomic<bool> halt{false};
+  std::mutex idleMutex;
   std::vector<std::thread> workers;
   for (int w = 0; w < options.workers; ++w)
     workers.emplace_back([&] {
       FinishJob job;
       std::size_t i = 0;
+      double idle = 0;
       for (;;) {
+        const auto tw = Clock::now();
         const auto task = work.next(job, i);
-        if (task == WorkQueue::Task::Done) return;
+        idle += since(tw);
+        if (task == WorkQueue::Task::Done) break;
         if (task == WorkQueue::Task::Prepare) {
-          work.prepared(prepare(*todo[i], i, csv, options.notesCsv, preOptions, workerThreads, halt));
+          work.prepared(prepare(*todo[i], i, csv, options.notesCsv, gate, workerThreads, halt));
         } else {
           toCommit.push(finishStudy(job));
           job = FinishJob{};
         }
       }
+      std::lock_guard<std::mutex> lock(idleMutex);
+      ri.workerIdle += idle;
     });
 
   int done = 0;
@@ -954,6 +1013,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
           ri.runPreCpu += f.preprocessCpuSeconds;
           ri.runExplainCpu += f.explainCpuSeconds;
           ri.runDeviceWait += f.deviceWaitSeconds;
+          ri.runLoadFaults += f.loadFaults;
+          ri.runPreFaults += f.preprocessFaults;
+          ri.runExplainFaults += f.explainFaults;
           rows.push_back(std::move(f.row));
         }
         db.put(rows);  // one transaction: all of it or nothing survives a kill
@@ -991,6 +1053,26 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     if (committer.joinable()) committer.join();
   };
 
+  // The model, loaded meanwhile: a failure stops the run before any study is recorded (the workers' studies
+  // are dropped as cancelled).
+  try {
+    loaded = loading.get();
+  } catch (...) {
+    halt = true;
+    gate.open(nullptr);
+    shutdown(true);
+    throw;
+  }
+  analyzerPtr = loaded.get();
+  ri.device = loaded->model().info().device;
+  {
+    multimodal::PreprocessOptions preOptions = loaded->model().preprocessOptions();
+    // On a GPU machine the workers' costliest CPU step, the resample, runs on the model's GPU as well.
+    if (options.resampleOnGpu && ri.device.rfind("cuda", 0) == 0) preOptions.device = ri.device;
+    gate.open(&preOptions);
+  }
+  ri.modelReadySeconds = since(tStart);
+
   std::size_t received = 0;
   bool interrupted = false;
   try {
@@ -1017,7 +1099,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
           cases.push_back({&p.study, &p.note, &p.pre});
         }
         const auto t0 = Clock::now();
-        auto passes = analyzer.runModel(cases);
+        auto passes = analyzerPtr->runModel(cases);
         const double share = since(t0) / static_cast<double>(idx.size());
         for (std::size_t c = 0; c < idx.size(); ++c) {
           jobs[idx[c]].pass = passes[c];
@@ -1051,6 +1133,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   ri.processedThisRun = done;
   ri.wallSeconds = since(tStart);
   ri.processCpu = processCpuSeconds() - cpuStart;
+  const imaging::VoxelBufferCounts buffersAtEnd = imaging::voxelBufferCounts();
+  ri.voxelBuffers = {buffersAtEnd.fresh - buffersAtStart.fresh, buffersAtEnd.reused - buffersAtStart.reused};
   return render(db, ri);
 }
 

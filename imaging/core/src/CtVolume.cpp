@@ -15,6 +15,7 @@ struct VoxelPool {
   std::mutex m;
   std::size_t maxBytes = 0, heldBytes = 0;
   std::multimap<std::size_t, void*> held;  // by size
+  VoxelBufferCounts counts;
 };
 VoxelPool& pool() {
   static VoxelPool* p = new VoxelPool;  // never destroyed: buffers may be freed during static destruction
@@ -32,8 +33,10 @@ void* allocateVoxels(std::size_t bytes) {
       void* b = it->second;
       p.held.erase(it);
       p.heldBytes -= bytes;
+      ++p.counts.reused;
       return b;
     }
+    ++p.counts.fresh;
   }
   return ::operator new(bytes);
 }
@@ -54,6 +57,12 @@ void freeVoxels(void* b, std::size_t bytes) noexcept {
   ::operator delete(b);
 }
 }  // namespace detail
+
+VoxelBufferCounts voxelBufferCounts() {
+  auto& p = pool();
+  std::lock_guard<std::mutex> lock(p.m);
+  return p.counts;
+}
 
 void setVoxelBufferRecycling(std::size_t maxBytes) {
   auto& p = pool();

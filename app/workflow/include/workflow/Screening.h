@@ -77,13 +77,22 @@ struct ScreeningSummary {
   bool interrupted = false;
   std::vector<ScreeningFailure> failures;  ///< failed and out-of-scope studies with reasons
   double wallSeconds = 0;
-  double setupSeconds = 0;  ///< of wallSeconds: before the first study started (discovery, model loading)
+  double setupSeconds = 0;  ///< of wallSeconds: before the first study started (lock, database, discovery)
+  /// From the start until the model had loaded; it loads on its own thread during discovery and the first
+  /// studies' loading (the workers wait for it only before preprocessing).
+  double modelReadySeconds = 0;
   double loadSeconds = 0, preprocessSeconds = 0, modelSeconds = 0, explainSeconds = 0;  ///< this run, summed
   /// This run: the workers' CPU time in load, preprocess and explain (their own threads, summed); of the
   /// preprocess wall time, how long the workers waited for the device's resample; the whole process's CPU
   /// time (user + system, all threads) from the start of the run.
   double loadCpuSeconds = 0, preprocessCpuSeconds = 0, explainCpuSeconds = 0, deviceWaitSeconds = 0;
   double processCpuSeconds = 0;
+  /// This run: page faults (minor + major) the workers took in each phase (fresh memory first touched);
+  /// how long the workers waited for work (summed over workers); CT voxel buffers served fresh by the
+  /// system and reused from the run's recycling pool.
+  double loadFaults = 0, preprocessFaults = 0, explainFaults = 0;
+  double workerIdleSeconds = 0;
+  std::size_t freshVoxelBuffers = 0, reusedVoxelBuffers = 0;
   std::string device;                                            ///< the device the model ran on
   std::string worklistJson, worklistCsv, summaryJson, database;  ///< paths written
 };

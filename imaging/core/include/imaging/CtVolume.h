@@ -39,6 +39,13 @@ void freeVoxels(void* p, std::size_t bytes) noexcept;
 /// back to the system); `setVoxelBufferRecycling(0)` turns it off and frees what is kept. Thread-safe.
 void setVoxelBufferRecycling(std::size_t maxBytes);
 
+/// How the recyclable voxel buffers (16 MB or more) were served since the process started: `fresh` from the
+/// system (new pages, faulted in on first touch), `reused` from the recycling pool. Thread-safe.
+struct VoxelBufferCounts {
+  std::size_t fresh = 0, reused = 0;
+};
+VoxelBufferCounts voxelBufferCounts();
+
 /// std::allocator whose value-less construct() default-initialises: `resize(n)` of an int16 vector
 /// leaves the new elements indeterminate instead of writing zeros over hundreds of MB. Large buffers may
 /// be recycled (setVoxelBufferRecycling).
