@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "explain/ExplainError.h"
+#include "imaging/MaskComponents.h"
 #include "phantom/ChestAnatomy.h"
 
 namespace explain {
@@ -371,8 +372,10 @@ struct MeasureScratch {
   };
   std::vector<std::uint8_t> mask, er, seed, tmp, sel;
   std::vector<int> lab;
-  std::vector<std::uint64_t> pending, queue, winCount;
+  std::vector<std::uint64_t> queue, winCount;
   std::vector<Run> runs;
+  imaging::MaskComponents comps;
+  std::vector<std::size_t> compStart, byComp, fill;
 };
 }  // namespace
 
@@ -423,7 +426,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   // worker): fresh buffers of the ROI's size meant page faults and zero-filling of ~40 MB per call. Every
   // buffer is (re)filled before it is read.
   thread_local MeasureScratch scratch;
-  // The > -750 HU mask, and lab: -1 for a voxel of it not yet labelled, 0 outside it, then the labels.
+  // The > -750 HU mask and its components (numbered in the raster order of their first voxel, as a raster
+  // scan with a flood fill meets them); lab: 0 outside the mask, else the component's label (number + 1).
   std::vector<std::uint8_t>& mask = scratch.mask;
   std::vector<int>& lab = scratch.lab;
   mask.resize(rn);
@@ -431,54 +435,19 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   for (int k = 0; k < rz; ++k)
     for (int j = 0; j < ry; ++j) {
       const std::int16_t* row = ct.data() + ctIndex(0, j, k);
-      const std::size_t v = roiIndex(0, j, k);
-      for (int i = 0; i < rx; ++i) {
-        mask[v + static_cast<std::size_t>(i)] = row[i] > -750;
-        lab[v + static_cast<std::size_t>(i)] = row[i] > -750 ? -1 : 0;
-      }
+      std::uint8_t* m = mask.data() + roiIndex(0, j, k);
+      for (int i = 0; i < rx; ++i) m[i] = row[i] > -750;
     }
   const double voxMl = g.spacingMm[0] * g.spacingMm[1] * g.spacingMm[2] / 1000.0;
   // ROI voxels packed as i + 2^21 j + 2^42 k (ROI sides are far below 2^21).
   constexpr std::uint64_t kJ = std::uint64_t{1} << 21, kK = std::uint64_t{1} << 42;
   auto pack = [&](int i, int j, int k) {
-    return static_cast<std::uint64_t>(i) + kJ * static_cast<std::uint64_t>(j) + kK * static_cast<std::uint64_t>(k);
+    return static_cast<std::uint64_t>(i) + kJ * static_cast<std::uint64_t>(j) +
+           kK * static_cast<std::uint64_t>(k);
   };
   auto unpack = [&](std::uint64_t q) {
-    return std::array<int, 3>{static_cast<int>(q & (kJ - 1)), static_cast<int>((q >> 21) & (kJ - 1)), static_cast<int>(q >> 42)};
-  };
-  // Scanline flood (6-neighbourhood) from ROI voxel (i0, j0, k0), whose state must be `in`, through the
-  // voxels whose state is `in`, setting them to `mark`: run(a, b, j, k) for each run i = a..b of row (j, k)
-  // it takes. Every voxel of the component lies in exactly one run; the runs come in no particular order.
-  std::vector<std::uint64_t>& pending = scratch.pending;
-  auto floodRuns = [&](auto* state, auto in, auto mark, int i0, int j0, int k0, auto&& run) {
-    state[roiIndex(i0, j0, k0)] = mark;
-    pending.assign(1, pack(i0, j0, k0));
-    while (!pending.empty()) {
-      const auto [i, j, k] = unpack(pending.back());
-      pending.pop_back();
-      auto* row = state + roiIndex(0, j, k);
-      int a = i, b = i;
-      while (a > 0 && row[a - 1] == in) row[--a] = mark;
-      while (b + 1 < rx && row[b + 1] == in) row[++b] = mark;
-      run(a, b, j, k);
-      // A row beside the run: one seed per stretch of the component there (its run takes the stretch; a
-      // stretch with a marked voxel is taken already or by that voxel's run).
-      auto seedRow = [&](int jj, int kk) {
-        auto* r = state + roiIndex(0, jj, kk);
-        for (int x = a; x <= b; ++x) {
-          if (r[x] != in && r[x] != mark) continue;
-          if (r[x] == in) {
-            r[x] = mark;
-            pending.push_back(pack(x, jj, kk));
-          }
-          while (x < b && (r[x + 1] == in || r[x + 1] == mark)) ++x;
-        }
-      };
-      if (j > 0) seedRow(j - 1, k);
-      if (j + 1 < ry) seedRow(j + 1, k);
-      if (k > 0) seedRow(j, k - 1);
-      if (k + 1 < rz) seedRow(j, k + 1);
-    }
+    return std::array<int, 3>{static_cast<int>(q & (kJ - 1)), static_cast<int>((q >> 21) & (kJ - 1)),
+                              static_cast<int>(q >> 42)};
   };
   struct Cand {
     int label = 0;
@@ -486,24 +455,29 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     std::array<int, 3> seed{};  ///< first voxel in ROI order
     VoxelStats st;              ///< camSum left 0: see camSumOf
   };
-  std::vector<Cand> cands;
-  int next = 1;
-  for (int k0 = 0; k0 < rz; ++k0)
-    for (int j0 = 0; j0 < ry; ++j0) {
-      const int* row = lab.data() + roiIndex(0, j0, k0);
-      for (int i0 = 0; i0 < rx; ++i0) {
-        if (row[i0] != -1) continue;
-        Cand c;
-        c.label = next;
-        c.seed = {i0, j0, k0};
-        floodRuns(lab.data(), -1, next, i0, j0, k0, [&](int a, int b, int j, int k) {
-          c.st.addRun(a, b, j, k);
-          if (a == 0 || j == 0 || k == 0 || b == rx - 1 || j == ry - 1 || k == rz - 1) c.touches = true;
-        });
-        cands.push_back(c);
-        ++next;
+  imaging::MaskComponents& comps = scratch.comps;
+  imaging::labelMaskComponents(mask.data(), dims, comps);
+  std::vector<Cand> cands(comps.voxels.size());
+  {
+    std::size_t r = 0;
+    for (int k = 0; k < rz; ++k)
+      for (int j = 0; j < ry; ++j) {
+        int* row = lab.data() + roiIndex(0, j, k);
+        std::fill(row, row + rx, 0);
+        for (; r < comps.runs.size() && comps.runs[r].j == j && comps.runs[r].k == k; ++r) {
+          const auto& run = comps.runs[r];
+          std::fill(row + run.begin, row + run.end + 1, run.component + 1);
+          Cand& c = cands[static_cast<std::size_t>(run.component)];
+          if (c.label == 0) {  // the component's first run: its first voxel
+            c.label = run.component + 1;
+            c.seed = {run.begin, j, k};
+          }
+          c.st.addRun(run.begin, run.end, j, k);
+          if (run.begin == 0 || j == 0 || k == 0 || run.end == rx - 1 || j == ry - 1 || k == rz - 1)
+            c.touches = true;
+        }
       }
-    }
+  }
   // The CAM sum of a candidate in the order of a breadth-first visit from its first voxel (neighbours in
   // the order -i, +i, -j, +j, -k, +k): the order, and so the rounding, of the sum the score always used.
   // Only the few candidates that reach the CAM term of the score need it.
@@ -600,62 +574,79 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
           std::max(1, static_cast<int>(std::lround(2.0 * erosionStep / g.spacingMm[static_cast<std::size_t>(a)])));
     std::array<int, 3> hwD{hw[0] + 1, hw[1] + 1, hw[2] + 1};
     er = mask;
-    boxFilter(er, tmp, dims, hw, true, winCount);  // 0/1; the flood marks its components 2
-    for (int k0 = 0; k0 < rz; ++k0)
-      for (int j0 = 0; j0 < ry; ++j0)
-        for (int i0 = 0; i0 < rx; ++i0) {
-          if (er[roiIndex(i0, j0, k0)] != 1) continue;
-          bool touches = false;
-          std::size_t size = 0;
-          std::array<int, 3> cMn{i0, j0, k0}, cMx{i0, j0, k0};
-          runs.clear();
-          floodRuns(er.data(), std::uint8_t{1}, std::uint8_t{2}, i0, j0, k0, [&](int a, int b, int j, int k) {
-            if (a <= hw[0] || j <= hw[1] || k <= hw[2] || b >= rx - 1 - hw[0] || j >= ry - 1 - hw[1] || k >= rz - 1 - hw[2]) touches = true;
-            cMn = {std::min(cMn[0], a), std::min(cMn[1], j), std::min(cMn[2], k)};
-            cMx = {std::max(cMx[0], b), std::max(cMx[1], j), std::max(cMx[2], k)};
-            size += static_cast<std::size_t>(b - a + 1);
-            runs.push_back({a, b, j, k});
-          });
-          if (touches || (size < 2 && erosionStep == 1)) continue;
-          // Reconstruct: dilate the eroded component by the box, within the original mask. The dilation is
-          // empty outside the component's bounding box grown by the box, so it is done in that sub-box.
-          std::array<int, 3> b0{}, bd{};
-          for (std::size_t a = 0; a < 3; ++a) {
-            b0[a] = std::max(0, cMn[a] - hwD[a]);
-            bd[a] = std::min(dims[a] - 1, cMx[a] + hwD[a]) - b0[a] + 1;
-          }
-          seed.assign(static_cast<std::size_t>(bd[0]) * bd[1] * bd[2], 0);
-          for (const Run& r : runs) {
-            std::uint8_t* row = seed.data() + static_cast<std::size_t>(r.a - b0[0]) +
-                                static_cast<std::size_t>(bd[0]) * (static_cast<std::size_t>(r.j - b0[1]) + static_cast<std::size_t>(bd[1]) * static_cast<std::size_t>(r.k - b0[2]));
-            std::fill(row, row + (r.b - r.a + 1), std::uint8_t{1});
-          }
-          boxFilter(seed, tmp, bd, hwD, false, winCount);
-          // Statistics in ROI index order (the CAM sum's order).
-          VoxelStats st;
-          std::size_t v = 0;
-          for (int k = b0[2]; k < b0[2] + bd[2]; ++k)
-            for (int j = b0[1]; j < b0[1] + bd[1]; ++j) {
-              const std::uint8_t* inMask = mask.data() + roiIndex(0, j, k);
-              for (int i = b0[0]; i < b0[0] + bd[0]; ++i, ++v) {
-                seed[v] = seed[v] && inMask[i];
-                if (!seed[v]) continue;
-                st.add(i, j, k);
-                if (!cam.empty()) st.camSum += cam[ctIndex(i, j, k)];
-              }
-            }
-          if (!centroidInSearchBox(st.sumIdx, st.count)) continue;
-          const double sc = 0.9 * scoreOf(st, [&] { return st.camSum; });  // the plain components are preferred
-          if (sc > bestScore) {
-            bestScore = sc;
-            sel.swap(seed);
-            selBox = b0;
-            selDims = bd;
-            selMn = st.mn;
-            selMx = st.mx;
-            selCount = st.count;
+    boxFilter(er, tmp, dims, hw, true, winCount);  // 0/1
+    // The eroded mask's components in the raster order of their first voxel, each with its runs.
+    imaging::labelMaskComponents(er.data(), dims, comps);
+    const std::size_t nComps = comps.voxels.size();
+    std::vector<std::size_t>& compStart = scratch.compStart;
+    std::vector<std::size_t>& byComp = scratch.byComp;
+    compStart.assign(nComps + 1, 0);
+    for (const auto& r : comps.runs) ++compStart[static_cast<std::size_t>(r.component) + 1];
+    for (std::size_t c = 0; c < nComps; ++c) compStart[c + 1] += compStart[c];
+    byComp.resize(comps.runs.size());
+    {
+      std::vector<std::size_t>& fill = scratch.fill;
+      fill.assign(compStart.begin(), compStart.end() - 1);
+      for (std::size_t r = 0; r < comps.runs.size(); ++r)
+        byComp[fill[static_cast<std::size_t>(comps.runs[r].component)]++] = r;
+    }
+    for (std::size_t comp = 0; comp < nComps; ++comp) {
+      bool touches = false;
+      const std::size_t size = comps.voxels[comp];
+      std::array<int, 3> cMn{1 << 30, 1 << 30, 1 << 30}, cMx{-1, -1, -1};
+      runs.clear();
+      for (std::size_t x = compStart[comp]; x < compStart[comp + 1]; ++x) {
+        const auto& run = comps.runs[byComp[x]];
+        const int a = run.begin, b = run.end, j = run.j, k = run.k;
+        if (a <= hw[0] || j <= hw[1] || k <= hw[2] || b >= rx - 1 - hw[0] || j >= ry - 1 - hw[1] ||
+            k >= rz - 1 - hw[2])
+          touches = true;
+        cMn = {std::min(cMn[0], a), std::min(cMn[1], j), std::min(cMn[2], k)};
+        cMx = {std::max(cMx[0], b), std::max(cMx[1], j), std::max(cMx[2], k)};
+        runs.push_back({a, b, j, k});
+      }
+      if (touches || (size < 2 && erosionStep == 1)) continue;
+      // Reconstruct: dilate the eroded component by the box, within the original mask. The dilation is
+      // empty outside the component's bounding box grown by the box, so it is done in that sub-box.
+      std::array<int, 3> b0{}, bd{};
+      for (std::size_t a = 0; a < 3; ++a) {
+        b0[a] = std::max(0, cMn[a] - hwD[a]);
+        bd[a] = std::min(dims[a] - 1, cMx[a] + hwD[a]) - b0[a] + 1;
+      }
+      seed.assign(static_cast<std::size_t>(bd[0]) * bd[1] * bd[2], 0);
+      for (const Run& r : runs) {
+        std::uint8_t* row = seed.data() + static_cast<std::size_t>(r.a - b0[0]) +
+                            static_cast<std::size_t>(bd[0]) *
+                                (static_cast<std::size_t>(r.j - b0[1]) +
+                                 static_cast<std::size_t>(bd[1]) * static_cast<std::size_t>(r.k - b0[2]));
+        std::fill(row, row + (r.b - r.a + 1), std::uint8_t{1});
+      }
+      boxFilter(seed, tmp, bd, hwD, false, winCount);
+      // Statistics in ROI index order (the CAM sum's order).
+      VoxelStats st;
+      std::size_t v = 0;
+      for (int k = b0[2]; k < b0[2] + bd[2]; ++k)
+        for (int j = b0[1]; j < b0[1] + bd[1]; ++j) {
+          const std::uint8_t* inMask = mask.data() + roiIndex(0, j, k);
+          for (int i = b0[0]; i < b0[0] + bd[0]; ++i, ++v) {
+            seed[v] = seed[v] && inMask[i];
+            if (!seed[v]) continue;
+            st.add(i, j, k);
+            if (!cam.empty()) st.camSum += cam[ctIndex(i, j, k)];
           }
         }
+      if (!centroidInSearchBox(st.sumIdx, st.count)) continue;
+      const double sc = 0.9 * scoreOf(st, [&] { return st.camSum; });  // the plain components are preferred
+      if (sc > bestScore) {
+        bestScore = sc;
+        sel.swap(seed);
+        selBox = b0;
+        selDims = bd;
+        selMn = st.mn;
+        selMx = st.mx;
+        selCount = st.count;
+      }
+    }
   }
   const bool found = selCount > 0;
   auto lpsOf = [&](double i, double j, double k) { return g.lpsFromIjk({lo[0] + i, lo[1] + j, lo[2] + k}); };

@@ -17,6 +17,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include "imaging/MaskComponents.h"
 #include "multimodal/ModelError.h"
 #include "multimodal/detail/EnclosedAir.h"
 
@@ -368,83 +369,26 @@ void resampleOnDevice(const imaging::CtVolume& volume, const std::array<int, 3>&
 namespace detail {
 EnclosedAir enclosedAir(const float* values, const std::array<int, 3>& dims, double threshold) {
   const int nx = dims[0], ny = dims[1];
-  const std::size_t rows = static_cast<std::size_t>(ny) * static_cast<std::size_t>(dims[2]);
-  struct Span {
-    int a, b;
-  };
-  // The air runs of every row (j, k), rows in raster order; row r's runs are spans[rowStart[r], rowStart[r+1]).
-  std::vector<Span> spans;
-  std::vector<std::size_t> rowStart(rows + 1);
-  for (std::size_t row = 0; row < rows; ++row) {
-    rowStart[row] = spans.size();
-    const float* v = values + row * static_cast<std::size_t>(nx);
-    for (int i = 0; i < nx;) {
-      while (i < nx && !(static_cast<double>(v[i]) < threshold)) ++i;
-      if (i == nx) break;
-      const int a = i;
-      while (i < nx && static_cast<double>(v[i]) < threshold) ++i;
-      spans.push_back({a, i - 1});
-    }
-  }
-  rowStart[rows] = spans.size();
-  // Union-find over the runs; a set's root is its smallest run index (its first run in raster order).
-  std::vector<std::size_t> parent(spans.size());
-  std::iota(parent.begin(), parent.end(), std::size_t{0});
-  auto find = [&](std::size_t x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  };
-  auto unite = [&](std::size_t x, std::size_t y) {
-    x = find(x);
-    y = find(y);
-    if (x < y) parent[y] = x;
-    else if (y < x) parent[x] = y;
-  };
-  // Runs of two neighbouring rows that share an i are 6-connected.
-  auto link = [&](std::size_t rowA, std::size_t rowB) {
-    std::size_t p = rowStart[rowA], q = rowStart[rowB];
-    const std::size_t pe = rowStart[rowA + 1], qe = rowStart[rowB + 1];
-    while (p < pe && q < qe) {
-      if (spans[p].b < spans[q].a) {
-        ++p;
-      } else if (spans[q].b < spans[p].a) {
-        ++q;
-      } else {
-        unite(p, q);
-        if (spans[p].b < spans[q].b) ++p;
-        else ++q;
-      }
-    }
-  };
-  for (std::size_t row = 0; row < rows; ++row) {
-    const std::size_t j = row % static_cast<std::size_t>(ny);
-    if (j > 0) link(row, row - 1);
-    if (row >= static_cast<std::size_t>(ny)) link(row, row - static_cast<std::size_t>(ny));
-  }
-  // Components with a voxel on a lateral face are outside air.
-  std::vector<char> outside(spans.size(), 0);
-  for (std::size_t row = 0; row < rows; ++row) {
-    const std::size_t j = row % static_cast<std::size_t>(ny);
-    for (std::size_t r = rowStart[row]; r < rowStart[row + 1]; ++r)
-      if (j == 0 || j + 1 == static_cast<std::size_t>(ny) || spans[r].a == 0 || spans[r].b == nx - 1)
-        outside[find(r)] = 1;
-  }
+  const std::size_t n = static_cast<std::size_t>(nx) * static_cast<std::size_t>(ny) * static_cast<std::size_t>(dims[2]);
+  thread_local std::vector<std::uint8_t> air;
+  thread_local imaging::MaskComponents all;
+  air.resize(n);
+  for (std::size_t v = 0; v < n; ++v) air[v] = static_cast<double>(values[v]) < threshold;
+  imaging::labelMaskComponents(air.data(), dims, all);
+  // Components with a voxel on a lateral face are outside air; the others keep their raster order.
+  std::vector<char> outside(all.voxels.size(), 0);
+  for (const auto& r : all.runs)
+    if (r.j == 0 || r.j + 1 == ny || r.begin == 0 || r.end == nx - 1) outside[static_cast<std::size_t>(r.component)] = 1;
+  std::vector<int> number(all.voxels.size(), -1);
   EnclosedAir out;
-  std::vector<int> number(spans.size(), -1);  // per root: its component
-  for (std::size_t row = 0; row < rows; ++row) {
-    const int j = static_cast<int>(row % static_cast<std::size_t>(ny)), k = static_cast<int>(row / static_cast<std::size_t>(ny));
-    for (std::size_t r = rowStart[row]; r < rowStart[row + 1]; ++r) {
-      const std::size_t root = find(r);
-      if (outside[root]) continue;
-      if (number[root] < 0) {
-        number[root] = static_cast<int>(out.componentVoxels.size());
-        out.componentVoxels.push_back(0);
-      }
-      const int c = number[root];
-      out.componentVoxels[static_cast<std::size_t>(c)] += static_cast<std::size_t>(spans[r].b - spans[r].a + 1);
-      out.runs.push_back({spans[r].a, spans[r].b, j, k, c});
+  for (std::size_t c = 0; c < all.voxels.size(); ++c)
+    if (!outside[c]) {
+      number[c] = static_cast<int>(out.componentVoxels.size());
+      out.componentVoxels.push_back(all.voxels[c]);
     }
-  }
+  for (const auto& r : all.runs)
+    if (number[static_cast<std::size_t>(r.component)] >= 0)
+      out.runs.push_back({r.begin, r.end, r.j, r.k, number[static_cast<std::size_t>(r.component)]});
   return out;
 }
 }  // namespace detail

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <random>
 
+#include "FloodFill.h"
 #include "TestSupport.h"
 #include "multimodal/ModelError.h"
 #include "multimodal/Preprocessing.h"
@@ -205,37 +206,26 @@ TEST(Preprocessing, EnclosedAirMatchesAFloodFillOnRandomLattices) {
     std::vector<float> v(n);
     const double airShare = 0.3 + 0.4 * (trial % 3) / 2.0;
     for (auto& x : v) x = std::uniform_real_distribution<double>(0, 1)(rng) < airShare ? -900.f : 40.f;
-    // Reference: 0 tissue, -1 air not yet labelled, -2 outside air, c >= 1 component c - 1.
-    std::vector<int> lab(n);
-    for (std::size_t i = 0; i < n; ++i) lab[i] = static_cast<double>(v[i]) < -400.0 ? -1 : 0;
+    // Reference: every air component by a flood fill; those with a voxel on a lateral face dropped, the
+    // others renumbered in order.
+    std::vector<std::uint8_t> isAir(n);
+    for (std::size_t i = 0; i < n; ++i) isAir[i] = static_cast<double>(v[i]) < -400.0;
+    std::vector<std::size_t> all;
+    std::vector<int> lab = testsupport::floodLabels(isAir, d, all);
     auto at = [&](int i, int j, int k) { return static_cast<std::size_t>(i + d[0] * (j + d[1] * k)); };
-    auto flood = [&](int i0, int j0, int k0, int label) {
-      std::size_t count = 0;
-      std::vector<std::array<int, 3>> stack{{i0, j0, k0}};
-      lab[at(i0, j0, k0)] = label;
-      while (!stack.empty()) {
-        const auto p = stack.back();
-        stack.pop_back();
-        ++count;
-        const int nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
-        for (const auto& o : nb) {
-          const int i = p[0] + o[0], j = p[1] + o[1], k = p[2] + o[2];
-          if (i < 0 || j < 0 || k < 0 || i >= d[0] || j >= d[1] || k >= d[2] || lab[at(i, j, k)] != -1) continue;
-          lab[at(i, j, k)] = label;
-          stack.push_back({i, j, k});
-        }
-      }
-      return count;
-    };
+    std::vector<bool> outside(all.size() + 1, false);
     for (int k = 0; k < d[2]; ++k)
       for (int j = 0; j < d[1]; ++j)
         for (int i = 0; i < d[0]; ++i)
-          if ((i == 0 || j == 0 || i + 1 == d[0] || j + 1 == d[1]) && lab[at(i, j, k)] == -1) flood(i, j, k, -2);
+          if (i == 0 || j == 0 || i + 1 == d[0] || j + 1 == d[1]) outside[static_cast<std::size_t>(lab[at(i, j, k)])] = true;
+    std::vector<int> renumber(all.size() + 1, 0);
     std::vector<std::size_t> sizes;
-    for (int k = 0; k < d[2]; ++k)
-      for (int j = 0; j < d[1]; ++j)
-        for (int i = 0; i < d[0]; ++i)
-          if (lab[at(i, j, k)] == -1) sizes.push_back(flood(i, j, k, static_cast<int>(sizes.size()) + 1));
+    for (std::size_t c = 1; c <= all.size(); ++c)
+      if (!outside[c]) {
+        sizes.push_back(all[c - 1]);
+        renumber[c] = static_cast<int>(sizes.size());
+      }
+    for (auto& l : lab) l = renumber[static_cast<std::size_t>(l)];
 
     const auto air = detail::enclosedAir(v.data(), d, -400.0);
     ASSERT_EQ(air.componentVoxels, sizes) << "trial " << trial;
@@ -249,6 +239,6 @@ TEST(Preprocessing, EnclosedAirMatchesAFloodFillOnRandomLattices) {
       last = at(r.end, r.j, r.k);
       for (int i = r.begin; i <= r.end; ++i) got[at(i, r.j, r.k)] = r.component + 1;
     }
-    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], std::max(lab[i], 0)) << "trial " << trial << " voxel " << i;
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], lab[i]) << "trial " << trial << " voxel " << i;
   }
 }
