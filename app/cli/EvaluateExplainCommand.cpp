@@ -33,6 +33,7 @@ struct Args {
   int sanityCases = 10;
   int threads = 0;
   int timeBatch = 1;
+  bool cudaGraphs = false;
 };
 
 double dist(const std::array<double, 3>& a, const std::array<double, 3>& b) {
@@ -134,7 +135,7 @@ void run(const Args& a) {
       continue;
     }
     if (n == 0) {
-      auto t = ex.timeForwardVersusCam(pre, rec.note, 9, a.timeBatch);
+      auto t = ex.timeForwardVersusCam(pre, rec.note, 9, a.timeBatch, a.cudaGraphs);
       fwdS = t.first;
       camS = t.second;
     }
@@ -292,7 +293,7 @@ void run(const Args& a) {
     std::cerr << "expert statistics written to " << a.statsOut << " (" << total << " cases)\n";
   }
 
-  char buf[4400];
+  char buf[4800];
   std::snprintf(buf, sizeof buf,
                 "{\n  \"weights\": \"%s\",\n  \"seed\": %llu,\n  \"size\": \"%s\",\n  \"cam\": \"%s\",\n  \"cases\": %d,\n"
                 "  \"pointing_game_inside_nodule_pct\": %.1f,\n  \"pointing_game_within_10mm_pct\": %.1f,\n"
@@ -311,7 +312,8 @@ void run(const Args& a) {
                 "  \"family_history_read_yes_pct\": %.1f,\n  \"family_history_phrase_states_it_pct\": %.1f,\n"
                 "  \"no_family_history_cases\": %d,\n  \"no_family_history_read_no_pct\": %.1f,\n"
                 "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
-                "  \"gradcam_over_forward\": %.2f,\n  \"timing_batch\": %d,\n  \"seconds\": %.1f\n}\n",
+                "  \"gradcam_over_forward\": %.2f,\n  \"timing_batch\": %d,\n  \"timing_cuda_graphs\": %s,\n"
+                "  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
                 camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n),
                 pc(hitLastBlock, n), pc(measured, n),
@@ -320,7 +322,7 @@ void run(const Args& a) {
                 narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,
                 sanityN ? dropSum / sanityN : std::nan(""), pc(drops, sanityN), fhCases, pc(fhValueOk, fhCases),
                 pc(fhPhraseOk, fhCases), negCases, pc(negNotPresent, negCases), pc(agePhraseOk, ageCases), fwdS, camS,
-                fwdS > 0 ? camS / fwdS : std::nan(""), a.timeBatch, secs);
+                fwdS > 0 ? camS / fwdS : std::nan(""), a.timeBatch, a.cudaGraphs ? "true" : "false", secs);
   std::cout << buf;
   (void)perCase;
 }
@@ -340,6 +342,8 @@ void addEvaluateExplainCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("--time-batch", args->timeBatch,
                 "cases per batch when timing a forward against the Grad-CAM pass (the first case repeated)")
       ->check(CLI::Range(1, 256));
+  c->add_flag("--cuda-graphs", args->cudaGraphs,
+              "time the forward and the Grad-CAM pass as CUDA graph replays (GPU work without launch cost)");
   c->add_option("--write-expert-stats", args->statsOut, "also compute routing statistics and write them (JSON)");
   c->add_option("--stats-cases", args->statsCases, "cases for the expert statistics (default 4 x --generate)");
   c->add_flag("--plusplus", args->plusPlus, "Grad-CAM++ instead of Grad-CAM");

@@ -106,8 +106,11 @@ class Explainer {
 
   /// Seconds of one plain forward pass (no gradients) and of the Grad-CAM pass on this input, repeated
   /// `batch` times in one batch (medians of `repeats`; autocast as the model is configured).
+  /// cudaGraphs (model on CUDA, a CUDA build): both passes captured once as CUDA graphs and timed as graph
+  /// replays, i.e. the GPU's work without the per-operation launch cost of eager LibTorch; throws
+  /// ExplainError where that is not available.
   std::pair<double, double> timeForwardVersusCam(const multimodal::PreprocessedVolume& pre, const std::string& note,
-                                                 int repeats = 3, int batch = 1);
+                                                 int repeats = 3, int batch = 1, bool cudaGraphs = false);
 
   const ExplainOptions& options() const { return options_; }
 
