@@ -1,5 +1,7 @@
 // medseek-cli: headless entry point. Exit codes: 0 success, 1 the job ran but reported failures,
 // 2 usage or environment error, 3 input data error (bad DICOM, unreadable file), 4 internal error.
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "Commands.h"
@@ -12,6 +14,20 @@ CLI::App* addBenchGroup(CLI::App& app) {
   return bench;
 }
 }  // namespace cli
+
+namespace {
+// Ends the process once a command is done: output flushed, then _Exit, without static and thread-local
+// destructors. A CUDA LibTorch tears down its handle pools and allocator in an order that can crash at exit
+// after everything was written (seen: `bench screen --device cuda` ended with SIGSEGV, exit 139, after
+// printing all of its figures, on an H100 machine, before and after the 2026-12-06 changes), and a script
+// must get the documented exit code. Every command closes its files and databases before it returns.
+int finish(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"MedSeek command line: chest-CT + clinical-note analysis (research use, not for clinical use)",
@@ -43,20 +59,20 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return finish(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return finish(app.exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return finish(app.exit(e));
   } catch (const CLI::ParseError& e) {
     std::cerr << "medseek-cli: " << e.what() << " (see medseek-cli --help)\n";
-    return 2;
+    return finish(2);
   } catch (const cli::UsageError& e) {
     std::cerr << "medseek-cli: " << e.what() << "\n";
-    return 2;
+    return finish(2);
   } catch (const std::exception& e) {
     std::cerr << "medseek-cli: error: " << e.what() << "\n";
-    return 3;
+    return finish(3);
   }
-  return ctx.exitCode;
+  return finish(ctx.exitCode);
 }
