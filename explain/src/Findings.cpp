@@ -367,13 +367,9 @@ std::array<double, 3> camCentroidNearPeak(const std::vector<float>& v, int n, do
 
 namespace {
 struct MeasureScratch {
-  struct Run {
-    int a, b, j, k;
-  };
   std::vector<std::uint8_t> mask, er, seed, tmp, sel;
   std::vector<int> lab;
   std::vector<std::uint64_t> queue, winCount;
-  std::vector<Run> runs;
   imaging::MaskComponents comps;
   std::vector<std::size_t> compStart, byComp, fill;
 };
@@ -565,8 +561,6 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
   // attached to vessel trees), label, and grow each compact candidate back into the mask by the box + 1.
   std::vector<std::uint8_t>&er = scratch.er, &seed = scratch.seed, &tmp = scratch.tmp;
   std::vector<std::uint64_t>& winCount = scratch.winCount;
-  std::vector<MeasureScratch::Run>& runs = scratch.runs;
-  using Run = MeasureScratch::Run;
   for (int erosionStep = 1; erosionStep <= 3; ++erosionStep) {
     std::array<int, 3> hw{};
     for (int a = 0; a < 3; ++a)
@@ -575,7 +569,8 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
     std::array<int, 3> hwD{hw[0] + 1, hw[1] + 1, hw[2] + 1};
     er = mask;
     boxFilter(er, tmp, dims, hw, true, winCount);  // 0/1
-    // The eroded mask's components in the raster order of their first voxel, each with its runs.
+    // The eroded mask's components in the raster order of their first voxel; component c's runs are
+    // comps.runs[byComp[x]] for x in [compStart[c], compStart[c + 1]).
     imaging::labelMaskComponents(er.data(), dims, comps);
     const std::size_t nComps = comps.voxels.size();
     std::vector<std::size_t>& compStart = scratch.compStart;
@@ -594,7 +589,6 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
       bool touches = false;
       const std::size_t size = comps.voxels[comp];
       std::array<int, 3> cMn{1 << 30, 1 << 30, 1 << 30}, cMx{-1, -1, -1};
-      runs.clear();
       for (std::size_t x = compStart[comp]; x < compStart[comp + 1]; ++x) {
         const auto& run = comps.runs[byComp[x]];
         const int a = run.begin, b = run.end, j = run.j, k = run.k;
@@ -603,7 +597,6 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
           touches = true;
         cMn = {std::min(cMn[0], a), std::min(cMn[1], j), std::min(cMn[2], k)};
         cMx = {std::max(cMx[0], b), std::max(cMx[1], j), std::max(cMx[2], k)};
-        runs.push_back({a, b, j, k});
       }
       if (touches || (size < 2 && erosionStep == 1)) continue;
       // Reconstruct: dilate the eroded component by the box, within the original mask. The dilation is
@@ -614,12 +607,13 @@ Finding measureNoduleNear(const imaging::CtVolume& ct, const CamComponent& comp,
         bd[a] = std::min(dims[a] - 1, cMx[a] + hwD[a]) - b0[a] + 1;
       }
       seed.assign(static_cast<std::size_t>(bd[0]) * bd[1] * bd[2], 0);
-      for (const Run& r : runs) {
-        std::uint8_t* row = seed.data() + static_cast<std::size_t>(r.a - b0[0]) +
+      for (std::size_t x = compStart[comp]; x < compStart[comp + 1]; ++x) {
+        const auto& r = comps.runs[byComp[x]];
+        std::uint8_t* row = seed.data() + static_cast<std::size_t>(r.begin - b0[0]) +
                             static_cast<std::size_t>(bd[0]) *
                                 (static_cast<std::size_t>(r.j - b0[1]) +
                                  static_cast<std::size_t>(bd[1]) * static_cast<std::size_t>(r.k - b0[2]));
-        std::fill(row, row + (r.b - r.a + 1), std::uint8_t{1});
+        std::fill(row, row + (r.end - r.begin + 1), std::uint8_t{1});
       }
       boxFilter(seed, tmp, bd, hwD, false, winCount);
       // Statistics in ROI index order (the CAM sum's order).

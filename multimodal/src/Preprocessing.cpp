@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -17,7 +16,6 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include "imaging/MaskComponents.h"
 #include "multimodal/ModelError.h"
 #include "multimodal/detail/EnclosedAir.h"
 
@@ -367,7 +365,7 @@ void resampleOnDevice(const imaging::CtVolume& volume, const std::array<int, 3>&
 }  // namespace
 
 namespace detail {
-EnclosedAir enclosedAir(const float* values, const std::array<int, 3>& dims, double threshold) {
+imaging::MaskComponents enclosedAir(const float* values, const std::array<int, 3>& dims, double threshold) {
   const int nx = dims[0], ny = dims[1];
   const std::size_t n = static_cast<std::size_t>(nx) * static_cast<std::size_t>(ny) * static_cast<std::size_t>(dims[2]);
   thread_local std::vector<std::uint8_t> air;
@@ -380,11 +378,11 @@ EnclosedAir enclosedAir(const float* values, const std::array<int, 3>& dims, dou
   for (const auto& r : all.runs)
     if (r.j == 0 || r.j + 1 == ny || r.begin == 0 || r.end == nx - 1) outside[static_cast<std::size_t>(r.component)] = 1;
   std::vector<int> number(all.voxels.size(), -1);
-  EnclosedAir out;
+  imaging::MaskComponents out;
   for (std::size_t c = 0; c < all.voxels.size(); ++c)
     if (!outside[c]) {
-      number[c] = static_cast<int>(out.componentVoxels.size());
-      out.componentVoxels.push_back(all.voxels[c]);
+      number[c] = static_cast<int>(out.voxels.size());
+      out.voxels.push_back(all.voxels[c]);
     }
   for (const auto& r : all.runs)
     if (number[static_cast<std::size_t>(r.component)] >= 0)
@@ -466,9 +464,9 @@ PreprocessedVolume preprocessVolume(const imaging::CtVolume& volume, const Prepr
   // Lung mask: the air (< airThresholdHu) inside the body, i.e. not connected to the lateral faces; the
   // largest component and the second when it holds at least an eighth as much (the two lungs). Sizes sort
   // descending, equal sizes the later component (raster order) first.
-  const detail::EnclosedAir air = detail::enclosedAir(fov.data(), md, opt.airThresholdHu);
+  const imaging::MaskComponents air = detail::enclosedAir(fov.data(), md, opt.airThresholdHu);
   std::vector<std::pair<std::size_t, std::size_t>> comps;  // size, component
-  for (std::size_t c = 0; c < air.componentVoxels.size(); ++c) comps.push_back({air.componentVoxels[c], c});
+  for (std::size_t c = 0; c < air.voxels.size(); ++c) comps.push_back({air.voxels[c], c});
   std::sort(comps.rbegin(), comps.rend());
   const double voxMl = ms * ms * ms / 1000.0;
   std::vector<bool> keep(comps.size(), false);

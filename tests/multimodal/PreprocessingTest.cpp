@@ -228,7 +228,7 @@ TEST(Preprocessing, EnclosedAirMatchesAFloodFillOnRandomLattices) {
     for (auto& l : lab) l = renumber[static_cast<std::size_t>(l)];
 
     const auto air = detail::enclosedAir(v.data(), d, -400.0);
-    ASSERT_EQ(air.componentVoxels, sizes) << "trial " << trial;
+    ASSERT_EQ(air.voxels, sizes) << "trial " << trial;
     std::vector<int> got(n, 0);
     std::size_t last = 0;
     bool first = true;

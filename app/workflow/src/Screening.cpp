@@ -836,10 +836,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   }
 
   // The workers start loading studies at once; each waits for the model (its preprocessing options and
-  // device) only before preprocessing. `analyzer` is set before the gate opens, and finish jobs exist only
+  // device) only before preprocessing. `loaded` is set before the gate opens, and finish jobs exist only
   // after the model thread has run.
   std::unique_ptr<Analyzer> loaded;
-  Analyzer* analyzerPtr = nullptr;
   ModelGate gate;
   ri.modelSha256 = db.meta("model_sha256");
 
@@ -871,7 +870,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
       try {
         const auto t0 = Clock::now();
         const NoteText note = p.note;
-        AnalysisResult r = analyzerPtr->finish(std::move(p.study), note, &p.pre, *job.pass);
+        AnalysisResult r = loaded->finish(std::move(p.study), note, &p.pre, *job.pass);
         const auto& e = r.explanation;
         done.modelSha256 = r.modelSha256;
         r.loadSeconds = p.loadSeconds;
@@ -1063,7 +1062,6 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     shutdown(true);
     throw;
   }
-  analyzerPtr = loaded.get();
   ri.device = loaded->model().info().device;
   {
     multimodal::PreprocessOptions preOptions = loaded->model().preprocessOptions();
@@ -1099,7 +1097,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
           cases.push_back({&p.study, &p.note, &p.pre});
         }
         const auto t0 = Clock::now();
-        auto passes = analyzerPtr->runModel(cases);
+        auto passes = loaded->runModel(cases);
         const double share = since(t0) / static_cast<double>(idx.size());
         for (std::size_t c = 0; c < idx.size(); ++c) {
           jobs[idx[c]].pass = passes[c];

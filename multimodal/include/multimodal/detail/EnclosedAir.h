@@ -4,7 +4,7 @@
 ///
 ///   std::vector<float> hu = ...;                        // nx * ny * nz, i fastest
 ///   auto air = multimodal::detail::enclosedAir(hu.data(), {nx, ny, nz}, -400.0);
-///   air.componentVoxels[c];                             // voxels of component c (c in raster order)
+///   air.voxels[c];                                      // voxels of component c (c in raster order)
 ///   for (const auto& r : air.runs) ...;                 // r.begin..r.end of row (r.j, r.k) is in r.component
 ///
 /// Voxels below the threshold are air; 6-connected components of air that reach none of the lateral faces
@@ -13,23 +13,13 @@
 /// j, then k) of their first voxel, which is the order in which a raster scan with a flood fill meets them.
 /// Run-length labelling with union-find: a few milliseconds for a 150^2 x 130 lattice on one core.
 #include <array>
-#include <cstddef>
-#include <vector>
+
+#include "imaging/MaskComponents.h"
 
 namespace multimodal::detail {
 
-struct EnclosedAir {
-  struct Run {
-    int begin = 0, end = 0;  ///< voxels i = begin..end (inclusive) of row (j, k)
-    int j = 0, k = 0;
-    int component = 0;       ///< index into componentVoxels
-  };
-  std::vector<Run> runs;                    ///< every voxel of every enclosed component once, raster order
-  std::vector<std::size_t> componentVoxels;  ///< voxel count per component
-};
-
 /// The enclosed air components of `values` (dims[0] * dims[1] * dims[2], i fastest): voxels with
-/// value < threshold (compared in double).
-EnclosedAir enclosedAir(const float* values, const std::array<int, 3>& dims, double threshold);
+/// value < threshold (compared in double); every voxel of every enclosed component in one run, in raster order.
+imaging::MaskComponents enclosedAir(const float* values, const std::array<int, 3>& dims, double threshold);
 
 }  // namespace multimodal::detail
