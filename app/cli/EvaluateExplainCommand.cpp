@@ -33,7 +33,7 @@ struct Args {
   int sanityCases = 10;
   int threads = 0;
   int timeBatch = 1;
-  bool cudaGraphs = false;
+  bool cudaGraphs = false, cudnnAutotune = false;
 };
 
 double dist(const std::array<double, 3>& a, const std::array<double, 3>& b) {
@@ -79,6 +79,7 @@ void run(const Args& a) {
   multimodal::ModelOptions mo;
   mo.device = a.device;
   mo.cpuThreads = a.threads;
+  mo.cudnnAutotune = a.cudnnAutotune;
   const std::string weights = a.weights.empty() ? multimodal::Model::defaultPath() : a.weights;
   auto model = multimodal::Model::load(weights, mo);
   explain::ExplainOptions eo;
@@ -98,6 +99,7 @@ void run(const Args& a) {
   int oracleMeasured = 0, oracleLobe = 0, oracleType = 0, oracleDiam = 0, oracleAll = 0;
   double rhoSum = 0, dropSum = 0, rhoMax = -1;
   double fwdS = 0, camS = 0;
+  explain::CamTiming timing;
   std::string camMethod;
   std::mt19937 rng(static_cast<unsigned>(a.seed));
   std::ostringstream perCase;
@@ -135,9 +137,9 @@ void run(const Args& a) {
       continue;
     }
     if (n == 0) {
-      auto t = ex.timeForwardVersusCam(pre, rec.note, 9, a.timeBatch, a.cudaGraphs);
-      fwdS = t.first;
-      camS = t.second;
+      timing = ex.timeForwardVersusCam(pre, rec.note, 9, a.timeBatch, a.cudaGraphs);
+      fwdS = timing.forwardSeconds;
+      camS = timing.camSeconds;
     }
     auto e = ex.explain(&vol, &pre, rec.note);
     camMethod = e.heatmap.method;
@@ -293,7 +295,7 @@ void run(const Args& a) {
     std::cerr << "expert statistics written to " << a.statsOut << " (" << total << " cases)\n";
   }
 
-  char buf[4800];
+  char buf[6400];
   std::snprintf(buf, sizeof buf,
                 "{\n  \"weights\": \"%s\",\n  \"seed\": %llu,\n  \"size\": \"%s\",\n  \"cam\": \"%s\",\n  \"cases\": %d,\n"
                 "  \"pointing_game_inside_nodule_pct\": %.1f,\n  \"pointing_game_within_10mm_pct\": %.1f,\n"
@@ -313,6 +315,9 @@ void run(const Args& a) {
                 "  \"no_family_history_cases\": %d,\n  \"no_family_history_read_no_pct\": %.1f,\n"
                 "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
                 "  \"gradcam_over_forward\": %.2f,\n  \"timing_batch\": %d,\n  \"timing_cuda_graphs\": %s,\n"
+                "  \"timing_cudnn_autotune\": %s,\n  \"gradcam_part_forward_seconds\": %.4f,\n"
+                "  \"gradcam_part_gradients_seconds\": %.4f,\n  \"gradcam_part_maps_seconds\": %.4f,\n"
+                "  \"last_block_gradient_alone_seconds\": %.4f,\n"
                 "  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
                 camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n),
@@ -322,7 +327,9 @@ void run(const Args& a) {
                 narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,
                 sanityN ? dropSum / sanityN : std::nan(""), pc(drops, sanityN), fhCases, pc(fhValueOk, fhCases),
                 pc(fhPhraseOk, fhCases), negCases, pc(negNotPresent, negCases), pc(agePhraseOk, ageCases), fwdS, camS,
-                fwdS > 0 ? camS / fwdS : std::nan(""), a.timeBatch, a.cudaGraphs ? "true" : "false", secs);
+                fwdS > 0 ? camS / fwdS : std::nan(""), a.timeBatch, a.cudaGraphs ? "true" : "false",
+                a.cudnnAutotune ? "true" : "false", timing.camForwardSeconds, timing.camGradientSeconds,
+                timing.camMapSeconds, timing.lastBlockGradientSeconds, secs);
   std::cout << buf;
   (void)perCase;
 }
@@ -344,6 +351,8 @@ void addEvaluateExplainCommand(CLI::App& app, CliContext& ctx) {
       ->check(CLI::Range(1, 256));
   c->add_flag("--cuda-graphs", args->cudaGraphs,
               "time the forward and the Grad-CAM pass as CUDA graph replays (GPU work without launch cost)");
+  c->add_flag("--cudnn-autotune", args->cudnnAutotune,
+              "let cuDNN time its convolution algorithms per shape and keep the fastest (model on CUDA)");
   c->add_option("--write-expert-stats", args->statsOut, "also compute routing statistics and write them (JSON)");
   c->add_option("--stats-cases", args->statsCases, "cases for the expert statistics (default 4 x --generate)");
   c->add_flag("--plusplus", args->plusPlus, "Grad-CAM++ instead of Grad-CAM");

@@ -38,7 +38,7 @@ struct ScreenArgs {
   std::vector<std::string> inputs;
   std::string out, device = "auto", notes, weights, lang = "en";
   int batch = 4, workers = 2, threads = 0;
-  bool resume = false, report = false, heatmap = false, keep = false, cpuResample = false;
+  bool resume = false, report = false, heatmap = false, keep = false, cpuResample = false, cudnnAutotune = false;
 };
 
 std::string clock(double s) {
@@ -91,6 +91,7 @@ workflow::ScreeningOptions toOptions(const ScreenArgs& a) {
   o.workers = a.workers;
   o.threads = a.threads;
   o.resampleOnGpu = !a.cpuResample;
+  o.cudnnAutotune = a.cudnnAutotune;
   o.resume = a.resume;
   o.notesCsv = a.notes;
   o.reports = a.report;
@@ -126,6 +127,8 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
       ->check(CLI::IsMember({"en", "zh"}));
   c->add_flag("--cpu-resample", a.cpuResample,
               "the workers resample each CT on the CPU even when the model runs on CUDA (default: on its GPU)");
+  c->add_flag("--cudnn-autotune", a.cudnnAutotune,
+              "CUDA: cuDNN times its convolution algorithms for each batch shape and keeps the fastest");
 }
 }  // namespace
 

@@ -783,9 +783,8 @@ double Explainer::score(const multimodal::PreprocessedVolume& pre, const std::st
   return impl_->model->predict(in).probability;
 }
 
-std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::PreprocessedVolume& pre,
-                                                          const std::string& note, int repeats, int batchSize,
-                                                          bool cudaGraphs) {
+CamTiming Explainer::timeForwardVersusCam(const multimodal::PreprocessedVolume& pre, const std::string& note,
+                                          int repeats, int batchSize, bool cudaGraphs) {
   auto& ln = *impl_->ln;
   md::TextInput text;
   if (!note.empty()) text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
@@ -802,17 +801,22 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
     fo.autocastCuda = autocast;
     return ln.net->forward(batch, fo).cancerLogit;
   };
-  auto camPass = [&] {
-    torch::AutoGradMode g(true);
+  auto camForward = [&] {
     md::ForwardOptions fo;
     fo.gradToBlock1Features = true;
     fo.autocastCuda = autocast;
-    auto o = ln.net->forward(batch, fo);
-    auto gr = torch::autograd::grad({o.cancerLogit.sum()}, {o.block1Features, o.imageFeatures}, {}, false, false,
-                                    true);
+    return ln.net->forward(batch, fo);
+  };
+  auto camGradients = [](const md::NetOutput& o) {
+    return torch::autograd::grad({o.cancerLogit.sum()}, {o.block1Features, o.imageFeatures}, {}, false, false, true);
+  };
+  auto camPass = [&] {
+    torch::AutoGradMode g(true);
+    auto o = camForward();
+    auto gr = camGradients(o);
     return camFromPass(o, gr[0], gr[1], options_.gradCamPlusPlus).first;
   };
-  std::vector<double> fwd, cam;
+  std::vector<double> fwd, cam, camFwd, camGrad, camMap, lastGrad;
   if (cudaGraphs) {
 #ifdef MEDSEEK_TORCH_CUDA
     if (!cuda) throw ExplainError("CUDA graphs need the model on a CUDA device (it runs on " + ln.device.str() + ")");
@@ -854,6 +858,9 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
     throw ExplainError("CUDA graphs: this build has no CUDA LibTorch");
 #endif
   } else {
+    auto sync = [&] {
+      if (cuda) torch::cuda::synchronize(ln.device.index());
+    };
     for (int r = 0; r < repeats + 1; ++r) {
       auto t0 = Clock::now();
       (void)forwardPass().sum().item<float>();
@@ -861,11 +868,50 @@ std::pair<double, double> Explainer::timeForwardVersusCam(const multimodal::Prep
       t0 = Clock::now();
       (void)camPass().sum().item<float>();
       if (r > 0) cam.push_back(since(t0));
+      // The parts, each ended by a synchronisation (so their sum exceeds the pass by those waits).
+      {
+        torch::AutoGradMode g(true);
+        sync();
+        t0 = Clock::now();
+        auto o = camForward();
+        sync();
+        const double f = since(t0);
+        t0 = Clock::now();
+        auto gr = camGradients(o);
+        sync();
+        const double gsec = since(t0);
+        t0 = Clock::now();
+        auto m = camFromPass(o, gr[0], gr[1], options_.gradCamPlusPlus).first;
+        sync();
+        const double msec = since(t0);
+        auto o2 = camForward();
+        sync();
+        t0 = Clock::now();
+        auto g3 = torch::autograd::grad({o2.cancerLogit.sum()}, {o2.imageFeatures}, {}, false, false, true);
+        sync();
+        const double lsec = since(t0);
+        if (r > 0) {
+          camFwd.push_back(f);
+          camGrad.push_back(gsec);
+          camMap.push_back(msec);
+          lastGrad.push_back(lsec);
+        }
+      }
     }
   }
-  std::sort(fwd.begin(), fwd.end());
-  std::sort(cam.begin(), cam.end());
-  return {fwd[fwd.size() / 2], cam[cam.size() / 2]};
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  CamTiming t;
+  t.forwardSeconds = median(fwd);
+  t.camSeconds = median(cam);
+  t.camForwardSeconds = median(camFwd);
+  t.camGradientSeconds = median(camGrad);
+  t.camMapSeconds = median(camMap);
+  t.lastBlockGradientSeconds = median(lastGrad);
+  return t;
 }
 
 }  // namespace explain

@@ -329,6 +329,7 @@ Model Model::load(const std::string& path, const ModelOptions& options) {
     if (options.cpuThreads > 0) at::set_num_threads(options.cpuThreads);
     else if (device.is_cpu()) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     m.impl_->ln = detail::loadNetwork(path, device);
+    if (device.is_cuda() && options.cudnnAutotune) at::globalContext().setBenchmarkCuDNN(true);
     // Inference only: no parameter needs a gradient, so the explainer's passes record autograd nodes only
     // downstream of the activations they differentiate (block1's output, the note embeddings).
     for (auto& p : m.impl_->ln.net->parameters()) p.requires_grad_(false);

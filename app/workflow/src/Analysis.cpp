@@ -22,6 +22,7 @@ Analyzer::Analyzer(const AnalysisOptions& options) : impl_(std::make_unique<Impl
   multimodal::ModelOptions mo;
   mo.device = options.device;
   mo.cpuThreads = options.threads;
+  mo.cudnnAutotune = options.cudnnAutotune;
   impl_->model = std::make_unique<multimodal::Model>(
       multimodal::Model::load(options.modelPath.empty() ? multimodal::Model::defaultPath() : options.modelPath, mo));
   explain::ExplainOptions eo;

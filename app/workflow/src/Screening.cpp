@@ -796,6 +796,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     ao.device = options.device;
     ao.language = options.language;
     ao.threads = options.threads;
+    ao.cudnnAutotune = options.cudnnAutotune;
     // On CUDA the model thread's own CPU work is small: one LibTorch CPU thread keeps its thread pool from
     // spinning on the cores the workers need (with all cores, each small CPU op waited for busy threads).
     if (ao.threads == 0 && options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable) ao.threads = 1;

@@ -56,6 +56,16 @@ struct ExplainOptions {
   int threads = 0;                 ///< CPU threads for mapping/measuring; 0 = hardware concurrency
 };
 
+/// Explainer::timeForwardVersusCam's medians, in seconds. The parts (eager timing only, else 0) are timed
+/// in separate synchronised runs of the Grad-CAM pass: its forward (recording autograd from block1's output
+/// on), the gradients to block1's and the last block's outputs, and the two maps; lastBlockGradientSeconds
+/// is the gradient to the last block's output alone, for comparison (what Grad-CAM of that block would cost
+/// without block1's LayerCAM).
+struct CamTiming {
+  double forwardSeconds = 0, camSeconds = 0;
+  double camForwardSeconds = 0, camGradientSeconds = 0, camMapSeconds = 0, lastBlockGradientSeconds = 0;
+};
+
 /// One case of a batched explanation. The pointers must stay valid until finish() has returned.
 struct ExplainInput {
   const imaging::CtVolume* volume = nullptr;                      ///< nullptr: note only
@@ -108,9 +118,9 @@ class Explainer {
   /// `batch` times in one batch (medians of `repeats`; autocast as the model is configured).
   /// cudaGraphs (model on CUDA, a CUDA build): both passes captured once as CUDA graphs and timed as graph
   /// replays, i.e. the GPU's work without the per-operation launch cost of eager LibTorch; throws
-  /// ExplainError where that is not available.
-  std::pair<double, double> timeForwardVersusCam(const multimodal::PreprocessedVolume& pre, const std::string& note,
-                                                 int repeats = 3, int batch = 1, bool cudaGraphs = false);
+  /// ExplainError where that is not available. Eager timing also splits the Grad-CAM pass into its parts.
+  CamTiming timeForwardVersusCam(const multimodal::PreprocessedVolume& pre, const std::string& note, int repeats = 3,
+                                 int batch = 1, bool cudaGraphs = false);
 
   const ExplainOptions& options() const { return options_; }
 

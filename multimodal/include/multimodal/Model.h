@@ -32,6 +32,9 @@ struct ModelOptions {
   int cpuThreads = 0;           ///< CPU intra-op threads (process-wide); 0: all cores
   bool autocast = true;         ///< bf16 autocast on CUDA
   int maxBatch = 16;            ///< cases per forward pass in predict(vector)
+  /// CUDA: cuDNN times its convolution algorithms for each new input shape and keeps the fastest
+  /// (process-wide; the first pass of each shape pays for the timing). No effect on the CPU.
+  bool cudnnAutotune = false;
 };
 
 struct CaseInput {

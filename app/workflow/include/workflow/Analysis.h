@@ -29,6 +29,7 @@ struct AnalysisOptions {
   bool gradCamPlusPlus = false;
   bool heatmapOnCtGrid = true;   ///< false saves memory in batch mode (findings are still measured)
   int threads = 0;               ///< 0: library defaults
+  bool cudnnAutotune = false;    ///< see multimodal::ModelOptions::cudnnAutotune
   std::string expertStatsPath;   ///< empty: expert_stats.json beside the weights
 };
 

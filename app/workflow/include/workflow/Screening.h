@@ -48,6 +48,7 @@ struct ScreeningOptions {
   bool reports = false;         ///< also write PDF/SR/SEG/PM/EPDF/FHIR into studies/<uid>/report/
   bool heatmaps = false;        ///< also write studies/<uid>/heatmap.mha
   bool resampleOnGpu = true;    ///< workers resample each CT on the model's GPU (when it runs on CUDA)
+  bool cudnnAutotune = false;   ///< CUDA: cuDNN picks its convolution algorithms by timing them per shape
 };
 
 /// One study found under the inputs (before loading).
