@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "Commands.h"
+#include "workflow/RemoveTree.h"
 #include "workflow/Screening.h"
 
 namespace cli {
@@ -219,7 +220,7 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
             : 0.0);
     if (temporary) {
       std::error_code ec;
-      fs::remove_all(args.out, ec);
+      workflow::removeTree(args.out, ec);
     }
     ctx.exitCode = s.interrupted ? 130 : 0;
   });

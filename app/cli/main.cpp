@@ -16,16 +16,14 @@ CLI::App* addBenchGroup(CLI::App& app) {
 }  // namespace cli
 
 namespace {
-// Ends the process once a command is done: output flushed, then _Exit, without static and thread-local
-// destructors. A CUDA LibTorch tears down its handle pools and allocator in an order that can crash at exit
-// after everything was written (seen: `bench screen --device cuda` ended with SIGSEGV, exit 139, after
-// printing all of its figures, on an H100 machine, before and after the 2026-12-06 changes), and a script
-// must get the documented exit code. Every command closes its files and databases before it returns.
+// The exit code once a command is done, its output flushed. (`bench screen --device cuda` once ended with
+// SIGSEGV after printing its figures; the cause was std::filesystem::remove_all bound to the copy in the
+// CUDA LibTorch's libtorch.so, not the teardown: see workflow/RemoveTree.h.)
 int finish(int code) {
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
-  std::_Exit(code);
+  return code;
 }
 }  // namespace
 

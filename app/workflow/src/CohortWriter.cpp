@@ -1,4 +1,5 @@
 #include "workflow/CohortWriter.h"
+#include "workflow/RemoveTree.h"
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +51,7 @@ imaging::CtSeriesMetadata seriesMetadataFor(const phantom::Case& c) {
 WrittenCase writeCase(const phantom::Case& c, const std::string& folder, imaging::TransferSyntax syntax) {
   const fs::path final(folder);
   const fs::path tmp = final.string() + ".partial";
-  fs::remove_all(tmp);
+  removeTree(tmp);
   fs::create_directories(tmp);
   imaging::CtSeriesWriteOptions wo;
   wo.transferSyntax = syntax;
@@ -59,7 +60,7 @@ WrittenCase writeCase(const phantom::Case& c, const std::string& folder, imaging
   writeText(tmp / "note.txt", c.note + "\n");
   writeText(tmp / "fhir.json", c.fhirBundleJson());
   writeText(tmp / "truth.json", c.truthJson());
-  fs::remove_all(final);
+  removeTree(final);
   fs::rename(tmp, final);
   WrittenCase w;
   w.index = c.index;

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 #include <sstream>
 #include <thread>
 
@@ -32,6 +33,7 @@
 #include "workflow/AnalysisJson.h"
 #include "workflow/Analyzer.h"
 #include "workflow/NoteSource.h"
+#include "workflow/RemoveTree.h"
 #ifndef MEDSEEK_NO_REPORTS
 #include "workflow/Report.h"
 #endif
@@ -174,8 +176,15 @@ struct FoundStudy {
 fs::path commonFolder(const imaging::StudyEntry& st) {
   fs::path common;
   bool first = true;
+  std::string_view lastPrefix;  // the text before the last '/' of the previous instance's path
   for (const auto& se : st.series)
     for (const auto& in : se.instances) {
+      // Paths that share their text up to the last '/' share their folder: most instances of a study lie
+      // in one or a few folders, so the path arithmetic below runs once per folder, not once per file.
+      const auto slash = in.path.rfind('/');
+      const std::string_view prefix(in.path.data(), slash == std::string::npos ? 0 : slash);
+      if (!first && prefix == lastPrefix) continue;
+      lastPrefix = prefix;
       const fs::path dir = fs::path(in.path).parent_path().lexically_normal();
       if (first) {
         common = dir;
@@ -208,19 +217,24 @@ std::vector<FoundStudy> discover(const std::vector<std::string>& inputs) {
   for (const auto& a : absolute)
     if (roots.empty() || (a != roots.back() && !isUnder(a, roots.back()))) roots.push_back(a);
   absolute = roots;
-  const auto index = imaging::DicomIndex::scan(absolute);
+  auto index = imaging::DicomIndex::scan(absolute);
   std::vector<FoundStudy> out;
-  for (const auto& p : index.patients)
-    for (const auto& st : p.studies) {
+  for (auto& p : index.patients) {
+    // Each study moves into its own entry with a copy of the patient's fields (tens of thousands of
+    // instance records: copying them was a noticeable part of the setup).
+    auto studies = std::move(p.studies);
+    p.studies.clear();
+    for (auto& st : studies) {
       FoundStudy f;
       f.patient = p;
-      f.patient.studies = {st};
       f.info.folder = commonFolder(st).string();
       f.info.key = st.studyInstanceUid.empty() ? "folder:" + f.info.folder : st.studyInstanceUid;
       f.info.patientId = p.patientId;
       f.info.accession = st.accessionNumber;
+      f.patient.studies.push_back(std::move(st));
       out.push_back(std::move(f));
     }
+  }
   // Unparseable DICOM-looking files belong to the study whose folder holds them; files outside every
   // study become a failed pseudo-study of their folder, so that nothing is skipped silently.
   std::map<std::string, FoundStudy> orphans;
@@ -721,7 +735,7 @@ void removeStaleTemporaries(const fs::path& out) {
   collect(out);
   for (fs::directory_iterator it(out / "studies", ec), end; !ec && it != end; it.increment(ec))
     if (it->is_directory()) collect(it->path());
-  for (const auto& p : stale) fs::remove_all(p, ec);
+  for (const auto& p : stale) removeTree(p, ec);
 }
 
 /// One run per output folder at a time: an advisory lock the kernel drops when the process dies.
@@ -885,12 +899,12 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
 #ifndef MEDSEEK_NO_REPORTS
         if (options.reports && !e.outOfScope) {
           const fs::path tmp = dir / ("report.tmp" + std::to_string(::getpid()));
-          fs::remove_all(tmp);
+          removeTree(tmp);
           ReportOptions ro;
           ro.language = options.language;
           ro.noteText = r.note.text;
           writeReports(r, ro, tmp.string());
-          fs::remove_all(dir / "report");
+          removeTree(dir / "report");
           fs::rename(tmp, dir / "report");
         }
 #endif
