@@ -1,7 +1,5 @@
 // medseek-cli: headless entry point. Exit codes: 0 success, 1 the job ran but reported failures,
 // 2 usage or environment error, 3 input data error (bad DICOM, unreadable file), 4 internal error.
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "Commands.h"
@@ -14,18 +12,6 @@ CLI::App* addBenchGroup(CLI::App& app) {
   return bench;
 }
 }  // namespace cli
-
-namespace {
-// The exit code once a command is done, its output flushed. (`bench screen --device cuda` once ended with
-// SIGSEGV after printing its figures; the cause was std::filesystem::remove_all bound to the copy in the
-// CUDA LibTorch's libtorch.so, not the teardown: see workflow/RemoveTree.h.)
-int finish(int code) {
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-  return code;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"MedSeek command line: chest-CT + clinical-note analysis (research use, not for clinical use)",
@@ -57,20 +43,20 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return finish(app.exit(e));
+    return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return finish(app.exit(e));
+    return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
-    return finish(app.exit(e));
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "medseek-cli: " << e.what() << " (see medseek-cli --help)\n";
-    return finish(2);
+    return 2;
   } catch (const cli::UsageError& e) {
     std::cerr << "medseek-cli: " << e.what() << "\n";
-    return finish(2);
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "medseek-cli: error: " << e.what() << "\n";
-    return finish(3);
+    return 3;
   }
-  return finish(ctx.exitCode);
+  return ctx.exitCode;
 }
