@@ -38,7 +38,7 @@ void installStopHandler() {
 struct ScreenArgs {
   std::vector<std::string> inputs;
   std::string out, device = "auto", notes, weights, lang = "en";
-  int batch = 4, workers = 2, threads = 0;
+  int batch = 4, workers = 2, threads = 0, queue = 0, batchWaitMs = 50;
   bool resume = false, report = false, heatmap = false, keep = false, cpuResample = false, cudnnAutotune = false;
 };
 
@@ -93,6 +93,8 @@ workflow::ScreeningOptions toOptions(const ScreenArgs& a) {
   o.threads = a.threads;
   o.resampleOnGpu = !a.cpuResample;
   o.cudnnAutotune = a.cudnnAutotune;
+  o.queue = a.queue;
+  o.batchWaitMs = a.batchWaitMs;
   o.resume = a.resume;
   o.notesCsv = a.notes;
   o.reports = a.report;
@@ -121,6 +123,13 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
       ->check(CLI::Range(1, 256));
   c->add_option("--workers", a.workers, "CPU threads that load, decode, preprocess and finish studies (findings, narrative)")
       ->check(CLI::Range(1, 64));
+  c->add_option("--queue", a.queue,
+                "studies prepared or being prepared ahead of the model, each holding its CT in memory "
+                "(0: batch + workers)")
+      ->check(CLI::Range(0, 1024));
+  c->add_option("--batch-wait", a.batchWaitMs,
+                "milliseconds the model waits for more prepared studies after the first of a round")
+      ->check(CLI::Range(0, 10000));
   c->add_option("--notes", a.notes, "CSV (header, then key,note) with key = PatientID or AccessionNumber");
   c->add_option("--weights", a.weights, "model weights (.msw); default: the shipped model or $MEDSEEK_MODEL");
   c->add_option("--threads", a.threads, "model CPU threads (0: all cores on CPU, 1 when the model runs on CUDA)");
@@ -218,6 +227,11 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         s.wallSeconds > s.setupSeconds && args.workers > 0
             ? 100 * s.workerIdleSeconds / (args.workers * (s.wallSeconds - s.setupSeconds))
             : 0.0);
+    std::printf(
+        "  model thread: %d rounds (%.1f studies each), the first at %.2f s; it waited %.2f s for prepared "
+        "studies (queue %d, batch wait %d ms)\n",
+        s.modelRounds, s.modelRounds ? static_cast<double>(n) / s.modelRounds : 0.0, s.firstRoundSeconds,
+        s.modelWaitSeconds, args.queue > 0 ? args.queue : args.batch + args.workers, args.batchWaitMs);
     if (temporary) {
       std::error_code ec;
       workflow::removeTree(args.out, ec);

@@ -309,6 +309,39 @@ TEST(Screen, ReportFlagWritesEveryReportFormatBesideEachResult) {
   fs::remove_all(out);
 }
 
+// --queue bounds how many studies (each holding its CT) are prepared ahead of the model and --batch-wait how
+// long a round waits for more: with one and no wait, every round holds one study, however large the batch,
+// and the results are those of the batched run.
+TEST(Screen, QueueOfOneWithoutBatchWaitGivesOneStudyPerRoundAndTheSameResults) {
+  const auto& c = cohort();
+  const json refSummary = readJson(c.ref / "summary.json");
+  const json& refModel = refSummary["this_run"]["model_thread"];
+  EXPECT_EQ(refModel["queue"], 6) << refModel.dump();  // batch 4 + workers 2
+  EXPECT_GE(refModel["rounds"].get<int>(), 5) << refModel.dump();  // 20 studies, at most 4 per round
+  EXPECT_LT(refModel["rounds"].get<int>(), 20) << refModel.dump();
+  const fs::path out = c.root / ("queue-" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  std::string inputs;
+  for (int i : {0, 1, 2, 4, 5}) inputs += " " + quote(c.studies[i].string());
+  const auto r = run(cli() + " screen" + inputs + " --device cpu --batch 4 --workers 2 --queue 1 --batch-wait 0 --out " +
+                     quote(out.string()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  const json s = readJson(out / "summary.json");
+  EXPECT_EQ(s["this_run"]["model_thread"]["rounds"], 5) << s.dump(2);
+  EXPECT_EQ(s["this_run"]["model_thread"]["queue"], 1);
+  EXPECT_EQ(s["this_run"]["model_thread"]["batch_wait_ms"], 0);
+  const json w = readJson(out / "worklist.json"), ref = readJson(c.ref / "worklist.json");
+  ASSERT_EQ(w.size(), 5u);
+  for (int i : {0, 1, 2, 4, 5}) {
+    const json* mine = rowOf(w, c.studies[i]);
+    const json* theirs = rowOf(ref, c.studies[i]);
+    ASSERT_TRUE(mine && theirs) << c.studies[i];
+    EXPECT_EQ((*mine)["probability"], (*theirs)["probability"]) << mine->dump();
+    EXPECT_EQ((*mine)["lung_rads"], (*theirs)["lung_rads"]) << mine->dump();
+  }
+  fs::remove_all(out);
+}
+
 TEST(Screen, NonEmptyDatabaseWithoutResumeIsAUsageError) {
   const auto& c = cohort();
   const auto r = run(cli() + " screen " + quote(c.studies[0].string()) + " --out " + quote(c.ref.string()));

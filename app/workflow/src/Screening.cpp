@@ -561,6 +561,8 @@ struct RenderInput {
   double modelReadySeconds = 0;  // from the start until the model had loaded (overlapping the first loads)
   double runLoadCpu = 0, runPreCpu = 0, runExplainCpu = 0, runDeviceWait = 0, processCpu = 0;
   double runLoadFaults = 0, runPreFaults = 0, runExplainFaults = 0, workerIdle = 0;
+  int modelRounds = 0;
+  double modelWait = 0, firstRound = 0;
   imaging::VoxelBufferCounts voxelBuffers;  // served during this run
   int processedThisRun = 0, skippedAsFinished = 0;
 };
@@ -651,6 +653,9 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.preprocessFaults = in.runPreFaults;
   s.explainFaults = in.runExplainFaults;
   s.workerIdleSeconds = in.workerIdle;
+  s.modelRounds = in.modelRounds;
+  s.modelWaitSeconds = in.modelWait;
+  s.firstRoundSeconds = in.firstRound;
   s.freshVoxelBuffers = in.voxelBuffers.fresh;
   s.reusedVoxelBuffers = in.voxelBuffers.reused;
   double allLoad = 0, allPre = 0, allModel = 0, allExplain = 0;
@@ -704,6 +709,13 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
           {"process", in.processCpu}}},
         {"page_faults", {{"load", in.runLoadFaults}, {"preprocess", in.runPreFaults}, {"explain", in.runExplainFaults}}},
         {"worker_idle_seconds", in.workerIdle},
+        {"model_thread",
+         {{"rounds", in.modelRounds},
+          {"waiting_seconds", in.modelWait},
+          {"first_round_seconds", in.firstRound},
+          {"batch", in.options->batch},
+          {"queue", in.options->queue > 0 ? in.options->queue : in.options->batch + in.options->workers},
+          {"batch_wait_ms", in.options->batchWaitMs}}},
         {"ct_buffers", {{"fresh", in.voxelBuffers.fresh}, {"reused", in.voxelBuffers.reused}}}}},
       {"all_runs_seconds",
        {{"load", allLoad}, {"preprocess", allPre}, {"model", allModel}, {"explain", allExplain}}},
@@ -774,6 +786,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   if (options.outDir.empty()) throw ScreeningUsageError("no output folder given (--out)");
   if (options.batch < 1 || options.workers < 1)
     throw ScreeningUsageError("--batch and --workers must be at least 1");
+  if (options.queue < 0 || options.batchWaitMs < 0)
+    throw ScreeningUsageError("--queue and --batch-wait must not be negative");
 #ifdef MEDSEEK_NO_REPORTS
   if (options.reports)
     throw ScreeningUsageError("--report: this build has no reports (it was configured with MEDSEEK_HEADLESS)");
@@ -978,7 +992,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   // finished studies to the database.
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   const int workerThreads = std::max(1, static_cast<int>(hw) / (options.workers + 1));
-  WorkQueue work(todo.size(), static_cast<std::size_t>(options.batch + options.workers));
+  WorkQueue work(todo.size(),
+                 static_cast<std::size_t>(options.queue > 0 ? options.queue : options.batch + options.workers));
   FinishedQueue toCommit;
   std::atomic<bool> halt{false};
   std::mutex idleMutex;
@@ -1088,14 +1103,19 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
 
   std::size_t received = 0;
   bool interrupted = false;
+  int rounds = 0;  // the model thread's own figures, handed to the final render after the committer has ended
+  double modelWait = 0, firstRound = 0;
   try {
     while (received < todo.size() && !halt.load()) {
-      std::vector<Prepared> round =
-          work.popRound(static_cast<std::size_t>(options.batch), std::chrono::milliseconds(50), stop);
+      const auto tWait = Clock::now();
+      std::vector<Prepared> round = work.popRound(static_cast<std::size_t>(options.batch),
+                                                  std::chrono::milliseconds(options.batchWaitMs), stop);
+      modelWait += since(tWait);
       if (stop && stop->load()) {  // asked to stop: the round taken is redone on --resume
         interrupted = true;
         break;
       }
+      if (!round.empty() && rounds++ == 0) firstRound = since(tStart);
       received += round.size();
       std::vector<FinishJob> jobs;
       std::vector<std::size_t> ok;  // jobs whose study reached the model
@@ -1143,6 +1163,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   if (!committerError.empty()) throw std::runtime_error(committerError);
   ri.interrupted = interrupted;
   ri.complete = !interrupted;
+  ri.modelRounds = rounds;
+  ri.modelWait = modelWait;
+  ri.firstRound = firstRound;
   ri.processedThisRun = done;
   ri.wallSeconds = since(tStart);
   ri.processCpu = processCpuSeconds() - cpuStart;

@@ -12,8 +12,8 @@
 ///   // OUT/worklist.json, worklist.csv, summary.json, studies/<study_uid>/result.json, screening.db
 ///   s.failed; s.failures[0].reason;                     // nothing is skipped silently
 ///
-/// Pipeline: `workers` CPU threads load, decode and preprocess studies; the model thread takes up to `batch`
-/// prepared studies per round (waiting at most 50 ms for more) and runs them as one batched pass on the
+/// Pipeline: `workers` CPU threads load, decode and preprocess studies (at most `queue` ahead of the model);
+/// the model thread takes up to `batch` prepared studies per round (waiting at most `batchWaitMs` for more) and runs them as one batched pass on the
 /// device (forward + Grad-CAM backward + the note's occlusion forwards; the image batch sits in pinned
 /// memory on CUDA); the workers then finish each study (findings measured on the CT, note evidence,
 /// narrative, result.json) while the model runs the next round, preferring that over loading more; a
@@ -49,6 +49,10 @@ struct ScreeningOptions {
   bool heatmaps = false;        ///< also write studies/<uid>/heatmap.mha
   bool resampleOnGpu = true;    ///< workers resample each CT on the model's GPU (when it runs on CUDA)
   bool cudnnAutotune = false;   ///< CUDA: cuDNN picks its convolution algorithms by timing them per shape
+  /// Studies prepared or being prepared ahead of the model (each holds its CT in memory until finished);
+  /// 0: batch + workers.
+  int queue = 0;
+  int batchWaitMs = 50;  ///< after the first prepared study of a round, how long the model waits for more
 };
 
 /// One study found under the inputs (before loading).
@@ -93,6 +97,10 @@ struct ScreeningSummary {
   /// system and reused from the run's recycling pool.
   double loadFaults = 0, preprocessFaults = 0, explainFaults = 0;
   double workerIdleSeconds = 0;
+  /// This run's model thread: batched rounds run, how long it waited for prepared studies in all (from the
+  /// model being ready to the last round), and when the first round started (from the start of the run).
+  int modelRounds = 0;
+  double modelWaitSeconds = 0, firstRoundSeconds = 0;
   std::size_t freshVoxelBuffers = 0, reusedVoxelBuffers = 0;
   std::string device;                                            ///< the device the model ran on
   std::string worklistJson, worklistCsv, summaryJson, database;  ///< paths written
