@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +48,14 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
+// MEDSEEK_TRACE_SCREEN=1: one line per finished study on stderr with the moments (seconds from the start of
+// the run) it started loading, started preprocessing (after the model's gate), its round on the model thread
+// and its finishing: where a run's time goes.
+bool traceScreen() {
+  static const bool on = std::getenv("MEDSEEK_TRACE_SCREEN") != nullptr;
+  return on;
+}
+
 double threadCpuSeconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -298,6 +308,7 @@ struct Prepared {
   multimodal::PreprocessedVolume pre;
   std::string seriesChoice;
   double loadSeconds = 0, preprocessSeconds = 0;
+  Clock::time_point started, preprocessStarted;         // for MEDSEEK_TRACE_SCREEN (after the model's gate)
   double loadCpuSeconds = 0, preprocessCpuSeconds = 0;  // this thread's CPU time in them
   double loadFaults = 0, preprocessFaults = 0;           // and its page faults
 };
@@ -345,6 +356,7 @@ Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::str
   Prepared p;
   p.index = index;
   const auto t0 = Clock::now();
+  p.started = t0;
   const double c0 = threadCpuSeconds(), f0 = threadFaults();
   try {
     if (f.patient.studies.empty())
@@ -379,6 +391,7 @@ Prepared prepare(const FoundStudy& f, std::size_t index, const std::map<std::str
     p.loadFaults = f1 - f0;
     const multimodal::PreprocessOptions* preOptions = gate.wait();
     if (!preOptions) throw std::runtime_error("the model did not load");  // halt is set: cancelled
+    p.preprocessStarted = Clock::now();
     auto po = *preOptions;
     po.threads = threads;
     p.pre = multimodal::preprocessVolume(*p.study.volume, po);
@@ -403,6 +416,8 @@ struct FinishJob {
   Prepared prepared;
   std::shared_ptr<const explain::ModelPass> pass;  // null: failed before or in the model
   double modelSeconds = 0;                         // the study's share of its batch's model time
+  int round = 0;                                   // for MEDSEEK_TRACE_SCREEN: the model's round, its span
+  Clock::time_point roundStart, roundEnd;
 };
 
 /// The work shared by the CPU workers and the model thread. Workers finish explanations first (that frees
@@ -874,6 +889,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   // The finishing half of one study (worker thread): the explanation from its model pass, result.json,
   // heatmap and reports (atomically), and its worklist row.
   auto finishStudy = [&](FinishJob& job) {
+    const auto finishStart = Clock::now();
     Prepared& p = job.prepared;
     const FoundStudy& f = *todo[p.index];
     const std::string dirName = safeDirName(f.info.key);
@@ -970,6 +986,14 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
       j["note_source"] = nullptr;
     }
     row.rowJson = j.dump();
+    if (traceScreen()) {
+      auto at = [&](Clock::time_point t) { return std::chrono::duration<double>(t - tStart).count(); };
+      std::fprintf(stderr,
+                   "trace-screen: study %zu load %.3f preprocess %.3f-%.3f round %d %.3f-%.3f finish %.3f-%.3f %s\n",
+                   p.index, at(p.started), at(p.preprocessStarted), at(p.preprocessStarted) + p.preprocessSeconds,
+                   job.round, at(job.roundStart), at(job.roundEnd), at(finishStart), at(Clock::now()),
+                   row.status.c_str());
+    }
     done.event.studyKey = row.key;
     done.event.status = row.status;
     done.event.probability = probability;
@@ -1115,6 +1139,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
         interrupted = true;
         break;
       }
+      const auto roundStart = Clock::now();
       if (!round.empty() && rounds++ == 0) firstRound = since(tStart);
       received += round.size();
       std::vector<FinishJob> jobs;
@@ -1152,6 +1177,11 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
             }
           }
         }
+      }
+      for (auto& j : jobs) {
+        j.round = rounds;
+        j.roundStart = roundStart;
+        j.roundEnd = Clock::now();
       }
       work.pushFinish(std::move(jobs));
     }
