@@ -231,7 +231,7 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         "  model thread: %d rounds (%.1f studies each), the first at %.2f s; it waited %.2f s for prepared "
         "studies (queue %d, batch wait %d ms)\n",
         s.modelRounds, s.modelRounds ? static_cast<double>(n) / s.modelRounds : 0.0, s.firstRoundSeconds,
-        s.modelWaitSeconds, args.queue > 0 ? args.queue : args.batch + args.workers, args.batchWaitMs);
+        s.modelWaitSeconds, workflow::effectiveQueue(toOptions(args)), args.batchWaitMs);
     if (temporary) {
       std::error_code ec;
       workflow::removeTree(args.out, ec);

@@ -729,7 +729,7 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
           {"waiting_seconds", in.modelWait},
           {"first_round_seconds", in.firstRound},
           {"batch", in.options->batch},
-          {"queue", in.options->queue > 0 ? in.options->queue : in.options->batch + in.options->workers},
+          {"queue", effectiveQueue(*in.options)},
           {"batch_wait_ms", in.options->batchWaitMs}}},
         {"ct_buffers", {{"fresh", in.voxelBuffers.fresh}, {"reused", in.voxelBuffers.reused}}}}},
       {"all_runs_seconds",
@@ -987,10 +987,13 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     }
     row.rowJson = j.dump();
     if (traceScreen()) {
-      auto at = [&](Clock::time_point t) { return std::chrono::duration<double>(t - tStart).count(); };
+      auto at = [&](Clock::time_point t) {  // -1: the study never got there (it failed before)
+        return t == Clock::time_point{} ? -1.0 : std::chrono::duration<double>(t - tStart).count();
+      };
       std::fprintf(stderr,
                    "trace-screen: study %zu load %.3f preprocess %.3f-%.3f round %d %.3f-%.3f finish %.3f-%.3f %s\n",
-                   p.index, at(p.started), at(p.preprocessStarted), at(p.preprocessStarted) + p.preprocessSeconds,
+                   p.index, at(p.started), at(p.preprocessStarted),
+                   p.preprocessStarted == Clock::time_point{} ? -1.0 : at(p.preprocessStarted) + p.preprocessSeconds,
                    job.round, at(job.roundStart), at(job.roundEnd), at(finishStart), at(Clock::now()),
                    row.status.c_str());
     }
@@ -1016,8 +1019,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   // finished studies to the database.
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   const int workerThreads = std::max(1, static_cast<int>(hw) / (options.workers + 1));
-  WorkQueue work(todo.size(),
-                 static_cast<std::size_t>(options.queue > 0 ? options.queue : options.batch + options.workers));
+  WorkQueue work(todo.size(), static_cast<std::size_t>(effectiveQueue(options)));
   FinishedQueue toCommit;
   std::atomic<bool> halt{false};
   std::mutex idleMutex;

@@ -55,6 +55,11 @@ struct ScreeningOptions {
   int batchWaitMs = 50;  ///< after the first prepared study of a round, how long the model waits for more
 };
 
+/// The studies a run prepares ahead of its model: `queue`, or batch + workers when it is 0.
+inline int effectiveQueue(const ScreeningOptions& o) {
+  return o.queue > 0 ? o.queue : o.batch + o.workers;
+}
+
 /// One study found under the inputs (before loading).
 struct DiscoveredStudy {
   std::string key;     ///< StudyInstanceUID ("folder:<path>" when the files carry none)
