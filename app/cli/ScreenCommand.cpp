@@ -195,7 +195,8 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
       args.out = tmpl;
       temporary = true;
     }
-    const auto s = runOrExplain(toOptions(args));
+    const workflow::ScreeningOptions options = toOptions(args);
+    const auto s = runOrExplain(options);
     const int n = s.processedThisRun;
     const double wallPerStudy = n ? s.wallSeconds / n : 0, modelPerStudy = n ? s.modelSeconds / n : 0;
     std::printf(
@@ -231,7 +232,7 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         "  model thread: %d rounds (%.1f studies each), the first at %.2f s; it waited %.2f s for prepared "
         "studies (queue %d, batch wait %d ms)\n",
         s.modelRounds, s.modelRounds ? static_cast<double>(n) / s.modelRounds : 0.0, s.firstRoundSeconds,
-        s.modelWaitSeconds, workflow::effectiveQueue(toOptions(args)), args.batchWaitMs);
+        s.modelWaitSeconds, workflow::effectiveQueue(options), options.batchWaitMs);
     if (temporary) {
       std::error_code ec;
       workflow::removeTree(args.out, ec);

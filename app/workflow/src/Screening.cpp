@@ -1180,10 +1180,11 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
           }
         }
       }
+      const auto roundEnd = Clock::now();
       for (auto& j : jobs) {
         j.round = rounds;
         j.roundStart = roundStart;
-        j.roundEnd = Clock::now();
+        j.roundEnd = roundEnd;
       }
       work.pushFinish(std::move(jobs));
     }
