@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -42,6 +43,30 @@ double metaNum(const std::map<std::string, std::string>& m, const std::string& k
 bool storeAsHalf(const std::string& name) {
   return name.find("running_") == std::string::npos;  // BatchNorm statistics stay fp32
 }
+
+// MEDSEEK_TRACE_MODEL=1: loading prints how long each of its phases took (a diagnostic for the start-up of
+// `screen`, where the model loads while the first studies are read).
+class LoadTrace {
+ public:
+  explicit LoadTrace(const char* label) : label_(label) {}
+  void mark(const char* phase) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %s %.1f ms", phase, 1e3 * std::chrono::duration<double>(now - t_).count());
+    line_ += buf;
+    t_ = now;
+  }
+  ~LoadTrace() {
+    if (on_) std::fprintf(stderr, "%s:%s\n", label_, line_.c_str());
+  }
+
+ private:
+  const char* label_;
+  bool on_ = std::getenv("MEDSEEK_TRACE_MODEL") != nullptr;
+  std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
+  std::string line_;
+};
 }  // namespace
 
 TextInput tokenizeNote(const Tokenizer& tok, const std::string& note, int maxTokens) {
@@ -189,7 +214,9 @@ void saveNetwork(const std::string& path, MedSeekNet& net, const Tokenizer& tok,
 }
 
 LoadedNetwork loadNetwork(const std::string& path, const torch::Device& device) {
+  LoadTrace trace("model load");
   WeightsFile f = readWeightsFile(path);
+  trace.mark("weights file");
   const auto& m = f.metadata;
   auto mv = m.find("model_version");
   if (mv == m.end() || mv->second != kModelVersion)
@@ -226,7 +253,9 @@ LoadedNetwork loadNetwork(const std::string& path, const torch::Device& device) 
   ln.preprocess.windowLowHu = metaNum(m, "window_low_hu", path);
   ln.preprocess.windowHighHu = metaNum(m, "window_high_hu", path);
   try {
+    trace.mark("metadata");
     ln.net = MedSeekNet(c);
+    trace.mark("network");
     torch::NoGradGuard ng;
     auto assign = [&](const std::string& name, torch::Tensor& dst) {
       const TensorBlob* b = f.find(name);
@@ -254,8 +283,10 @@ LoadedNetwork loadNetwork(const std::string& path, const torch::Device& device) 
     };
     for (auto& p : ln.net->named_parameters()) assign(p.key(), p.value());
     for (auto& b : ln.net->named_buffers()) assign(b.key(), b.value());
+    trace.mark("weights set");
     ln.net->to(device);
     ln.net->eval();
+    trace.mark(device.is_cuda() ? "to the GPU (the CUDA context)" : "to the device");
     ln.device = device;
   } catch (const c10::Error& e) {
     throw ModelError("model weights '" + path + "' could not be loaded: " + e.what_without_backtrace());
@@ -324,7 +355,9 @@ std::string Model::defaultPath() {
 Model Model::load(const std::string& path, const ModelOptions& options) {
   Model m;
   try {
+    detail::LoadTrace trace("model device");
     const auto device = detail::chooseDevice(options.device);
+    trace.mark("choice");
     // CPU: use the given thread count, else every core (some LibTorch builds default to one thread).
     if (options.cpuThreads > 0) at::set_num_threads(options.cpuThreads);
     else if (device.is_cpu()) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
