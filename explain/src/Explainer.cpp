@@ -498,29 +498,21 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
 
 double Explainer::warmUp(int batch) {
   const auto t0 = Clock::now();
-  auto& ln = *impl_->ln;
+  const auto& ln = *impl_->ln;
   const int g = ln.net->config().gridSize;
   multimodal::PreprocessedVolume pre;
   pre.inScope = true;
   pre.gridSize = g;
   pre.spacingMm = ln.preprocess.spacingMm;
   pre.values.assign(static_cast<std::size_t>(g) * g * g, 0.0f);
+  // runModel takes each case's image from `pre`; the (empty) CT only marks the case as having one, since
+  // only finish() reads it.
+  const imaging::CtVolume ct;
   const std::string note = "62-year-old former smoker, no family history of lung cancer; screening chest CT.";
-  const auto n = static_cast<std::size_t>(std::max(1, batch));
-  std::vector<ModelPass> passes(n);
-  std::vector<ModelPass*> run;
-  std::vector<const multimodal::PreprocessedVolume*> pres(n, &pre);
-  for (auto& p : passes) {
-    p.usedImage = p.usedNote = true;
-    p.text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
-    run.push_back(&p);
-  }
   try {
-    std::string trace;
-    impl_->runBatch(run, pres, options_.gradCamPlusPlus, false, options_.integratedGradientSteps, trace);
-    (void)impl_->noteHeads(std::vector<std::string>(n * 4, note));  // the occlusion forwards' kind of batch
-  } catch (const c10::Error& err) {
-    throw ExplainError(std::string("the model failed while warming up: ") + err.what_without_backtrace());
+    (void)runModel(std::vector<ExplainInput>(static_cast<std::size_t>(std::max(1, batch)), {&ct, &pre, note}));
+  } catch (const ExplainError& e) {
+    throw ExplainError(std::string("warming up: ") + e.what());
   }
   return since(t0);
 }

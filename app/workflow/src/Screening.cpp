@@ -859,12 +859,13 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     Loaded l;
     l.analyzer = std::make_unique<Analyzer>(ao);
     const std::string device = l.analyzer->model().info().device;
+    const bool cuda = device.rfind("cuda", 0) == 0;
     multimodal::PreprocessOptions preOptions = l.analyzer->model().preprocessOptions();
     // On a GPU machine the workers' costliest CPU step, the resample, runs on the model's GPU as well.
-    if (options.resampleOnGpu && device.rfind("cuda", 0) == 0) preOptions.device = device;
+    if (options.resampleOnGpu && cuda) preOptions.device = device;
     gate.open(&preOptions);
     l.readySeconds = since(tStart);
-    if (options.warmUp && device.rfind("cuda", 0) == 0 && !unneeded.load())
+    if (options.warmUp && cuda && !unneeded.load())
       l.warmUpSeconds = l.analyzer->warmUp(options.batch);
     return l;
   });
@@ -1135,11 +1136,10 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
 
   // The model, loaded meanwhile: a failure stops the run before any study is recorded (the workers' studies
   // are dropped as cancelled).
-  double readySeconds = 0;
   try {
     Loaded l = loading.get();
     loaded = std::move(l.analyzer);
-    readySeconds = l.readySeconds;
+    ri.modelReadySeconds = l.readySeconds;
     ri.warmUpSeconds = l.warmUpSeconds;
   } catch (...) {
     halt = true;
@@ -1148,7 +1148,6 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     throw;
   }
   ri.device = loaded->model().info().device;
-  ri.modelReadySeconds = readySeconds;
 
   std::size_t received = 0;
   bool interrupted = false;
