@@ -39,8 +39,7 @@ struct ScreenArgs {
   std::vector<std::string> inputs;
   std::string out, device = "auto", notes, weights, lang = "en";
   int batch = 4, workers = 2, threads = 0, queue = 0, batchWaitMs = 50;
-  bool resume = false, report = false, heatmap = false, keep = false, cpuResample = false, cudnnAutotune = false,
-       noWarmUp = false;
+  bool resume = false, report = false, heatmap = false, keep = false, cpuResample = false, cudnnAutotune = false;
 };
 
 std::string clock(double s) {
@@ -94,7 +93,6 @@ workflow::ScreeningOptions toOptions(const ScreenArgs& a) {
   o.threads = a.threads;
   o.resampleOnGpu = !a.cpuResample;
   o.cudnnAutotune = a.cudnnAutotune;
-  o.warmUp = !a.noWarmUp;
   o.queue = a.queue;
   o.batchWaitMs = a.batchWaitMs;
   o.resume = a.resume;
@@ -141,8 +139,6 @@ void addCommonOptions(CLI::App* c, ScreenArgs& a) {
               "the workers resample each CT on the CPU even when the model runs on CUDA (default: on its GPU)");
   c->add_flag("--cudnn-autotune", a.cudnnAutotune,
               "CUDA: cuDNN times its convolution algorithms for each batch shape and keeps the fastest");
-  c->add_flag("--no-warm-up", a.noWarmUp,
-              "CUDA: no discarded warm-up pass after loading (the GPU's start-up is then paid in the first round)");
 }
 }  // namespace
 
@@ -223,15 +219,11 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         n ? s.loadCpuSeconds / n : 0, n ? s.preprocessCpuSeconds / n : 0, n ? s.deviceWaitSeconds / n : 0,
         n ? s.explainCpuSeconds / n : 0, s.wallSeconds > 0 ? s.processCpuSeconds / s.wallSeconds : 0.0,
         s.processCpuSeconds);
-    char warmUp[128] = "";
-    if (s.warmUpSeconds > 0)
-      std::snprintf(warmUp, sizeof warmUp, "; then a warm-up pass of %.2f s while the workers prepared "
-                    "(not in the model's share)", s.warmUpSeconds);
     std::printf(
-        "  model ready %.2f s after the start (loading overlapped with discovery and the first studies' loading)%s\n"
+        "  model ready %.2f s after the start (loading overlapped with discovery and the first studies' loading)\n"
         "  page faults per study: load %.0f, preprocess %.0f, explain %.0f; CT buffers %zu fresh, %zu reused; "
         "workers waited for work %.0f %% of their time\n",
-        s.modelReadySeconds, warmUp, n ? s.loadFaults / n : 0, n ? s.preprocessFaults / n : 0, n ? s.explainFaults / n : 0,
+        s.modelReadySeconds, n ? s.loadFaults / n : 0, n ? s.preprocessFaults / n : 0, n ? s.explainFaults / n : 0,
         s.freshVoxelBuffers, s.reusedVoxelBuffers,
         s.wallSeconds > s.setupSeconds && args.workers > 0
             ? 100 * s.workerIdleSeconds / (args.workers * (s.wallSeconds - s.setupSeconds))

@@ -496,27 +496,6 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
   return {passes.begin(), passes.end()};
 }
 
-double Explainer::warmUp(int batch) {
-  const auto t0 = Clock::now();
-  const auto& ln = *impl_->ln;
-  const int g = ln.net->config().gridSize;
-  multimodal::PreprocessedVolume pre;
-  pre.inScope = true;
-  pre.gridSize = g;
-  pre.spacingMm = ln.preprocess.spacingMm;
-  pre.values.assign(static_cast<std::size_t>(g) * g * g, 0.0f);
-  // runModel takes each case's image from `pre`; the (empty) CT only marks the case as having one, since
-  // only finish() reads it.
-  const imaging::CtVolume ct;
-  const std::string note = "62-year-old former smoker, no family history of lung cancer; screening chest CT.";
-  try {
-    (void)runModel(std::vector<ExplainInput>(static_cast<std::size_t>(std::max(1, batch)), {&ct, &pre, note}));
-  } catch (const ExplainError& e) {
-    throw ExplainError(std::string("warming up: ") + e.what());
-  }
-  return since(t0);
-}
-
 Explanation Explainer::finish(const ExplainInput& in, const ModelPass& pass) const {
   const auto t0 = Clock::now();
   const imaging::CtVolume* volume = in.volume;

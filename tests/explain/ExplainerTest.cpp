@@ -250,21 +250,6 @@ TEST(Explainer, BatchedModelPassGivesEachCaseItsOwnExplanation) {
   EXPECT_THROW(ex.runModel({{nullptr, nullptr, ""}}), explain::ExplainError);
 }
 
-// screen's warm-up pass (run on CUDA while the workers prepare the first studies) leaves the explainer as it
-// was: the explanation after it is the one before it, and it takes time (it ran the network).
-TEST(Explainer, WarmUpPassChangesNoExplanation) {
-  auto& f = fx();
-  explain::Explainer ex(*f.model);
-  const auto before = ex.explain(&f.c.volume, f.c.note);
-  EXPECT_GT(ex.warmUp(3), 0.0);
-  const auto after = ex.explain(&f.c.volume, f.c.note);
-  EXPECT_NEAR(after.probability, before.probability, 1e-6);
-  ASSERT_EQ(after.heatmap.cellValues.size(), before.heatmap.cellValues.size());
-  for (std::size_t v = 0; v < before.heatmap.cellValues.size(); ++v)
-    ASSERT_NEAR(after.heatmap.cellValues[v], before.heatmap.cellValues[v], 1e-5) << "cell " << v;
-  EXPECT_EQ(after.narrativeText(), before.narrativeText());
-}
-
 // The screening pipeline's batched pass on CUDA (fp32) explains like the CPU: same score, same culprit.
 TEST(ExplainerGpu, BatchedCudaAndCpuExplanationsAgree) {
   ASSERT_TRUE(multimodal::runtimeInfo().cudaAvailable);

@@ -37,7 +37,6 @@ Analyzer::~Analyzer() = default;
 Analyzer::Analyzer(Analyzer&&) noexcept = default;
 Analyzer& Analyzer::operator=(Analyzer&&) noexcept = default;
 multimodal::Model& Analyzer::model() { return *impl_->model; }
-double Analyzer::warmUp(int batch) { return impl_->explainer->warmUp(batch); }
 
 AnalysisResult Analyzer::analyze(const std::string& path, const ProgressFn& progress) {
   const auto t0 = Clock::now();

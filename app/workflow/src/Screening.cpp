@@ -574,7 +574,6 @@ struct RenderInput {
   double wallSeconds = 0, runLoad = 0, runPre = 0, runModel = 0, runExplain = 0;
   double setupSeconds = 0;  // lock, database, discovery: before the first study starts
   double modelReadySeconds = 0;  // from the start until the model had loaded (overlapping the first loads)
-  double warmUpSeconds = 0;      // CUDA: the discarded pass after loading
   double runLoadCpu = 0, runPreCpu = 0, runExplainCpu = 0, runDeviceWait = 0, processCpu = 0;
   double runLoadFaults = 0, runPreFaults = 0, runExplainFaults = 0, workerIdle = 0;
   int modelRounds = 0;
@@ -656,7 +655,6 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.wallSeconds = in.wallSeconds;
   s.setupSeconds = in.setupSeconds;
   s.modelReadySeconds = in.modelReadySeconds;
-  s.warmUpSeconds = in.warmUpSeconds;
   s.loadSeconds = in.runLoad;
   s.preprocessSeconds = in.runPre;
   s.modelSeconds = in.runModel;
@@ -711,7 +709,6 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
         {"studies_per_second", in.wallSeconds > 0 ? in.processedThisRun / in.wallSeconds : 0.0},
         {"setup_seconds", in.setupSeconds},
         {"model_ready_seconds", in.modelReadySeconds},
-        {"warm_up_seconds", in.warmUpSeconds},
         {"pipeline_studies_per_second",
          in.wallSeconds > in.setupSeconds ? in.processedThisRun / (in.wallSeconds - in.setupSeconds) : 0.0},
         {"seconds",
@@ -834,18 +831,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   std::map<std::string, std::string> csv;
   if (!options.notesCsv.empty()) csv = readNotesCsv(options.notesCsv);
 
-  // The model loads (and the GPU starts up) on a thread of its own while the studies are discovered. Once
-  // loaded it opens the gate (the workers wait there before preprocessing) and, on CUDA, runs a discarded
-  // warm-up pass while the workers prepare the first studies. `unneeded` skips the warm-up when this
-  // function returns before using the model (it is destroyed before `loading`, whose end it waits for).
-  ModelGate gate;
-  std::atomic<bool> unneeded{false};
-  struct Loaded {
-    std::unique_ptr<Analyzer> analyzer;
-    double readySeconds = 0, warmUpSeconds = 0;
-  };
+  // The model loads (and the GPU starts up) on a thread of its own while the studies are discovered.
   say("loading the model");
-  auto loading = std::async(std::launch::async, [&options, &gate, &unneeded, tStart] {
+  auto loading = std::async(std::launch::async, [&options] {
     AnalysisOptions ao;
     ao.modelPath = options.modelPath;
     ao.device = options.device;
@@ -856,23 +844,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     // spinning on the cores the workers need (with all cores, each small CPU op waited for busy threads).
     if (ao.threads == 0 && options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable) ao.threads = 1;
     ao.heatmapOnCtGrid = options.heatmaps || options.reports;
-    Loaded l;
-    l.analyzer = std::make_unique<Analyzer>(ao);
-    const std::string device = l.analyzer->model().info().device;
-    const bool cuda = device.rfind("cuda", 0) == 0;
-    multimodal::PreprocessOptions preOptions = l.analyzer->model().preprocessOptions();
-    // On a GPU machine the workers' costliest CPU step, the resample, runs on the model's GPU as well.
-    if (options.resampleOnGpu && cuda) preOptions.device = device;
-    gate.open(&preOptions);
-    l.readySeconds = since(tStart);
-    if (options.warmUp && cuda && !unneeded.load())
-      l.warmUpSeconds = l.analyzer->warmUp(options.batch);
-    return l;
+    return std::make_unique<Analyzer>(ao);
   });
-  struct MarkUnneeded {
-    std::atomic<bool>& flag;
-    ~MarkUnneeded() { flag = true; }
-  } markUnneeded{unneeded};
   say("discovering studies");
   const std::vector<FoundStudy> found = discover(options.inputs);
   if (found.empty()) throw ScreeningUsageError("no DICOM studies found under " + join(options.inputs, ", "));
@@ -907,9 +880,10 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   }
 
   // The workers start loading studies at once; each waits for the model (its preprocessing options and
-  // device) only before preprocessing. `loaded` is set once the loading thread has ended (it opens the gate
-  // before its warm-up), and finish jobs exist only after the model thread has run.
+  // device) only before preprocessing. `loaded` is set before the gate opens, and finish jobs exist only
+  // after the model thread has run.
   std::unique_ptr<Analyzer> loaded;
+  ModelGate gate;
   ri.modelSha256 = db.meta("model_sha256");
 
   // The finishing half of one study (worker thread): the explanation from its model pass, result.json,
@@ -1137,10 +1111,7 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   // The model, loaded meanwhile: a failure stops the run before any study is recorded (the workers' studies
   // are dropped as cancelled).
   try {
-    Loaded l = loading.get();
-    loaded = std::move(l.analyzer);
-    ri.modelReadySeconds = l.readySeconds;
-    ri.warmUpSeconds = l.warmUpSeconds;
+    loaded = loading.get();
   } catch (...) {
     halt = true;
     gate.open(nullptr);
@@ -1148,6 +1119,13 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     throw;
   }
   ri.device = loaded->model().info().device;
+  {
+    multimodal::PreprocessOptions preOptions = loaded->model().preprocessOptions();
+    // On a GPU machine the workers' costliest CPU step, the resample, runs on the model's GPU as well.
+    if (options.resampleOnGpu && ri.device.rfind("cuda", 0) == 0) preOptions.device = ri.device;
+    gate.open(&preOptions);
+  }
+  ri.modelReadySeconds = since(tStart);
 
   std::size_t received = 0;
   bool interrupted = false;

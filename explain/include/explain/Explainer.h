@@ -107,12 +107,6 @@ class Explainer {
   /// model and no mutable state, so several cases can be finished at once on worker threads.
   Explanation finish(const ExplainInput& input, const ModelPass& pass) const;
 
-  /// Runs the model part once on `batch` synthetic cases (a uniform image on the model's grid and a short
-  /// note, with its occlusion forwards) and discards it; returns its wall time. On a GPU the first pass
-  /// pays for loading the libraries' kernels and handles (0.78 s of screen's first round on an H100), so a
-  /// caller can move that off its critical path. Throws ExplainError when the model fails.
-  double warmUp(int batch = 1);
-
   /// Only the score and the feature-grid CAM (for sanity checks); randomisedWeights: a freshly
   /// initialised network of the same architecture (seeded) replaces the trained one.
   RawExplanation camOnly(const multimodal::PreprocessedVolume& pre, const std::string& note,

@@ -34,8 +34,6 @@ class Analyzer {
   AnalysisResult analyze(LoadedStudy study, const NoteText& note,
                          const multimodal::PreprocessedVolume* preprocessed);
   multimodal::Model& model();
-  /// One discarded model pass on `batch` synthetic cases (see explain::Explainer::warmUp); its seconds.
-  double warmUp(int batch);
 
   /// The batch pipeline's two halves (analyze() is the two in a row): the model part of several studies as
   /// one batch on the thread that owns the Analyzer, then the rest of each (measuring on the CT, note

@@ -49,9 +49,6 @@ struct ScreeningOptions {
   bool heatmaps = false;        ///< also write studies/<uid>/heatmap.mha
   bool resampleOnGpu = true;    ///< workers resample each CT on the model's GPU (when it runs on CUDA)
   bool cudnnAutotune = false;   ///< CUDA: cuDNN picks its convolution algorithms by timing them per shape
-  /// CUDA: one discarded model pass on synthetic cases right after loading, while the workers prepare the
-  /// first studies (the GPU's one-off start-up, else paid inside the first round).
-  bool warmUp = true;
   /// Studies prepared or being prepared ahead of the model (each holds its CT in memory until finished);
   /// 0: batch + workers.
   int queue = 0;
@@ -94,8 +91,6 @@ struct ScreeningSummary {
   /// From the start until the model had loaded; it loads on its own thread during discovery and the first
   /// studies' loading (the workers wait for it only before preprocessing).
   double modelReadySeconds = 0;
-  /// CUDA: the warm-up pass after loading (0: none), on the loading thread while the workers prepare.
-  double warmUpSeconds = 0;
   double loadSeconds = 0, preprocessSeconds = 0, modelSeconds = 0, explainSeconds = 0;  ///< this run, summed
   /// This run: the workers' CPU time in load, preprocess and explain (their own threads, summed); of the
   /// preprocess wall time, how long the workers waited for the device's resample; the whole process's CPU
