@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 
 namespace multimodal::detail {
 namespace {
@@ -97,6 +98,40 @@ torch::Tensor runConvBlock(const nn::Sequential& block, torch::Tensor x) {
   return x;
 }
 
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> multiHeadAttention(const nn::MultiheadAttention& m, const torch::Tensor& query,
+                                                           const torch::Tensor& keyValue, const torch::Tensor& padding,
+                                                           bool selfAttention, bool needWeights) {
+  namespace F = nn::functional;
+  const int64_t B = query.size(0), Lq = query.size(1), d = query.size(2), Lk = keyValue.size(1);
+  const int64_t H = m->options.num_heads(), hd = d / H;
+  const auto& w = m->in_proj_weight;
+  const auto& b = m->in_proj_bias;
+  torch::Tensor q, k, v;
+  if (selfAttention) {
+    auto qkv = F::linear(query, w, b).chunk(3, -1);
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {
+    q = F::linear(query, w.narrow(0, 0, d), b.narrow(0, 0, d));
+    auto kv = F::linear(keyValue, w.narrow(0, d, 2 * d), b.narrow(0, d, 2 * d)).chunk(2, -1);
+    k = kv[0], v = kv[1];
+  }
+  q = q * (1.0 / std::sqrt(static_cast<double>(hd)));
+  // [B,L,d] -> [B,H,L,hd]: splitting the unit-stride last dimension is a view even of a chunk.
+  q = q.view({B, Lq, H, hd}).transpose(1, 2);
+  k = k.view({B, Lk, H, hd}).transpose(1, 2);
+  v = v.view({B, Lk, H, hd}).transpose(1, 2);
+  auto scores = torch::matmul(q, k.transpose(-2, -1));  // [B,H,Lq,Lk]
+  if (padding.defined()) scores = scores.masked_fill(padding.view({B, 1, 1, Lk}), -std::numeric_limits<float>::infinity());
+  auto attn = torch::dropout(torch::softmax(scores, -1), m->options.dropout(), m->is_training());
+  auto out = torch::matmul(attn, v).transpose(1, 2).reshape({B, Lq, d});
+  out = F::linear(out, m->out_proj->weight, m->out_proj->bias);
+  return {out, needWeights ? attn.mean(1) : torch::Tensor()};
+}
+
+namespace {
+
 // Pre-LN transformer encoder layer on [B,T,d] with a key padding mask [B,T] (true = padding).
 class TextLayerImpl : public nn::Module {
  public:
@@ -109,9 +144,8 @@ class TextLayerImpl : public nn::Module {
     drop = register_module("drop", nn::Dropout(dropout));
   }
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& padding) {
-    auto h = ln1(x).transpose(0, 1);
-    auto a = std::get<0>(attn(h, h, h, padding, /*need_weights=*/false));
-    x = x + drop(a.transpose(0, 1));
+    auto h = ln1(x);
+    x = x + drop(multiHeadAttention(attn, h, h, padding, /*selfAttention=*/true, /*needWeights=*/false).first);
     x = x + drop(ff2(torch::gelu(ff1(ln2(x)))));
     return x;
   }
@@ -211,24 +245,38 @@ MoEImpl::Result MoEImpl::forward(const torch::Tensor& x, bool applyCapacity) {
   }
   auto w = r.topW * r.kept.to(x.dtype());
   r.routing = torch::zeros({B, experts_}, x.options()).scatter(1, r.topIdx, w);
-  auto out = torch::zeros_like(x);
   const bool weighted = dispatch_ == 2 || (dispatch_ == 0 && !x.device().is_cpu());
-  auto expert = [this](int e, const torch::Tensor& in) {
-    return w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
-        torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(in)));
-  };
-  for (int e = 0; e < experts_; ++e) {
-    auto we = r.routing.select(1, e);
-    if (weighted) {
-      out = out + expert(e, x) * we.unsqueeze(1);
-      continue;
+  if (weighted) {
+    // Every expert on every row, weighted by its routing weight (zero outside the row's top-k), as two
+    // matrix products over the experts' stacked weights:
+    //   sum_e w_e (gelu(x W1_e' + b1_e) W2_e' + b2_e) = [w_e gelu(x W1_e' + b1_e)]_e [W2_e]_e' + w [b2_e]_e
+    // A few kernels forward and backward instead of six per expert: at batch 1 on a GPU each kernel costs
+    // its launch, not its arithmetic. (Under CUDA autocast `out` comes back in the autocast dtype.)
+    std::vector<torch::Tensor> w1s, b1s, w2s, b2s;
+    for (int e = 0; e < experts_; ++e) {
+      const auto& l1 = w1_[static_cast<std::size_t>(e)]->as<nn::Linear>();
+      const auto& l2 = w2_[static_cast<std::size_t>(e)]->as<nn::Linear>();
+      w1s.push_back(l1->weight);
+      b1s.push_back(l1->bias);
+      w2s.push_back(l2->weight);
+      b2s.push_back(l2->bias);
     }
-    auto sel = (we > 0).nonzero().squeeze(1);
-    if (sel.numel() == 0) continue;
-    auto ye = expert(e, x.index_select(0, sel));
-    out = out.index_add(0, sel, ye * we.index_select(0, sel).unsqueeze(1));
+    const int64_t hidden = w1s[0].size(0);
+    auto h = torch::gelu(torch::nn::functional::linear(x, torch::cat(w1s, 0), torch::cat(b1s, 0)));  // [B,E*h]
+    auto hw = (h.view({B, experts_, hidden}) * r.routing.unsqueeze(2).to(h.dtype())).view({B, experts_ * hidden});
+    r.out = torch::nn::functional::linear(hw, torch::cat(w2s, 1)) + torch::mm(r.routing, torch::stack(b2s, 0));
+  } else {
+    // Each expert on the rows routed to it (gather, scatter-add).
+    r.out = torch::zeros_like(x);
+    for (int e = 0; e < experts_; ++e) {
+      auto we = r.routing.select(1, e);
+      auto sel = (we > 0).nonzero().squeeze(1);
+      if (sel.numel() == 0) continue;
+      auto ye = w2_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(
+          torch::gelu(w1_[static_cast<std::size_t>(e)]->as<nn::Linear>()->forward(x.index_select(0, sel))));
+      r.out = r.out.index_add(0, sel, ye * we.index_select(0, sel).unsqueeze(1));
+    }
   }
-  r.out = out;
   auto f = onehot.sum(at::IntArrayRef{0, 1}) / static_cast<double>(B * topK_);
   r.balanceLoss = experts_ * (f * probs.mean(0)).sum();
   r.dropped = 1.0 - r.kept.to(torch::kFloat).mean();
@@ -375,13 +423,11 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
   auto [txt, txtAux] = encodeText(b, padding, o, out);
 
   // ---- cross-modal attention ----
-  auto q = lnTq_(txt).transpose(0, 1), k = lnTk_(imgTok).transpose(0, 1);
-  auto ta = crossT_(q, k, k, torch::Tensor(), /*need_weights=*/true);
-  auto txt2 = txt + std::get<0>(ta).transpose(0, 1);
-  out.textToImageAttention = std::get<1>(ta).select(1, 0);  // [B,65] for [CLS]
-  auto qi = lnIq_(imgTok).transpose(0, 1), ki = lnIk_(txt).transpose(0, 1);
-  auto ia = crossI_(qi, ki, ki, padding, /*need_weights=*/false);
-  auto img2 = imgTok + std::get<0>(ia).transpose(0, 1);
+  auto ta = multiHeadAttention(crossT_, lnTq_(txt), lnTk_(imgTok), torch::Tensor(), false, /*needWeights=*/true);
+  auto txt2 = txt + ta.first;
+  out.textToImageAttention = ta.second.select(1, 0);  // [B,65] for [CLS]
+  auto ia = multiHeadAttention(crossI_, lnIq_(imgTok), lnIk_(txt), padding, false, /*needWeights=*/false);
+  auto img2 = imgTok + ia.first;
   auto tVec = lnTxt_(txt2.select(1, 0));
   auto iVec = lnImg_(img2.select(1, 0));
 

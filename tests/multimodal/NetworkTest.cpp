@@ -31,15 +31,21 @@ TEST(MoE, WeightedDispatchMatchesTheGatherScatterDispatch) {
     training ? moe->train() : moe->eval();
     auto x = torch::randn({24, 16});
     x.narrow(0, 12, 12).copy_(x.narrow(0, 0, 1).expand({12, 16}));  // a crowd on the same experts
-    std::vector<torch::Tensor> outs, grads;
+    std::vector<torch::Tensor> outs, grads, paramGrads;
     for (int mode : {1, 2}) {
       moe->setDispatch(mode);
+      moe->zero_grad();
       auto xi = x.clone().requires_grad_(true);
       torch::manual_seed(9);  // the same router noise in training
       auto r = moe->forward(xi, /*applyCapacity=*/training);
       r.out.pow(2).sum().backward();
       outs.push_back(r.out.detach());
       grads.push_back(xi.grad());
+      std::vector<torch::Tensor> pg;  // the experts' weights learn the same in both (the trainer's GPU path)
+      for (const auto& p : moe->named_parameters())
+        if (p.key().find("noise") == std::string::npos)  // an expert no row reached has no gradient
+          pg.push_back(p.value().grad().defined() ? p.value().grad().flatten() : torch::zeros({p.value().numel()}));
+      paramGrads.push_back(torch::cat(pg));
       if (training) {
         EXPECT_GT(r.dropped.item<float>(), 0.0f);
       }
@@ -47,7 +53,34 @@ TEST(MoE, WeightedDispatchMatchesTheGatherScatterDispatch) {
     moe->setDispatch(0);
     EXPECT_TRUE(torch::allclose(outs[0], outs[1], 1e-5, 1e-6)) << (outs[0] - outs[1]).abs().max().item<float>();
     EXPECT_TRUE(torch::allclose(grads[0], grads[1], 1e-5, 1e-6)) << (grads[0] - grads[1]).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(paramGrads[0], paramGrads[1], 1e-5, 1e-6))
+        << (paramGrads[0] - paramGrads[1]).abs().max().item<float>();
     EXPECT_GT(outs[0].abs().max().item<float>(), 0.0f);
+  }
+}
+
+// The network's attention (batch-first, no torch::equal checks) computes what nn::MultiheadAttention
+// computes from the same parameters: self-attention with padding, cross-attention with its weights.
+TEST(Attention, MatchesTheModulesForward) {
+  torch::manual_seed(11);
+  torch::nn::MultiheadAttention m(torch::nn::MultiheadAttentionOptions(16, 4));
+  m->eval();
+  auto x = torch::randn({3, 7, 16}), y = torch::randn({3, 5, 16});
+  auto padding = torch::zeros({3, 7}, torch::kBool);
+  padding.narrow(1, 4, 3).select(0, 1).fill_(true);  // case 1: its last 3 tokens are padding
+  {
+    auto ref = std::get<0>(m(x.transpose(0, 1), x.transpose(0, 1), x.transpose(0, 1), padding)).transpose(0, 1);
+    auto got = multiHeadAttention(m, x, x, padding, /*selfAttention=*/true, /*needWeights=*/false);
+    EXPECT_TRUE(torch::allclose(got.first, ref, 1e-5, 1e-6)) << (got.first - ref).abs().max().item<float>();
+    EXPECT_FALSE(got.second.defined());
+  }
+  {
+    auto ref = m(y.transpose(0, 1), x.transpose(0, 1), x.transpose(0, 1), padding);
+    auto got = multiHeadAttention(m, y, x, padding, /*selfAttention=*/false, /*needWeights=*/true);
+    auto refOut = std::get<0>(ref).transpose(0, 1);
+    EXPECT_TRUE(torch::allclose(got.first, refOut, 1e-5, 1e-6)) << (got.first - refOut).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(got.second, std::get<1>(ref), 1e-5, 1e-6));
+    EXPECT_EQ(got.second.select(0, 1).narrow(1, 4, 3).abs().max().item<float>(), 0.0f);  // padding gets none
   }
 }
 

@@ -87,6 +87,17 @@ struct NetOutput {
   torch::Tensor ageYears, ageAttention, sexFemaleLogit, familyHistoryLogit, smokingLogits, priorCancerLogit;
 };
 
+/// Multi-head attention with `m`'s parameters and arithmetic (nn::MultiheadAttention's forward in eval and
+/// training) on batch-first tensors: query [B,Lq,d], keyValue [B,Lk,d] (keys and values are the same
+/// tensor), padding [B,Lk] (true = ignored; may be undefined). `selfAttention`: query is keyValue (one
+/// projection). Returns {output [B,Lq,d], the heads' mean attention weights [B,Lq,Lk] when asked for}.
+/// Unlike the module's forward it never compares query, key and value element by element (torch::equal,
+/// each a device-to-host synchronisation on a GPU) and needs no sequence-first transposes.
+std::pair<torch::Tensor, torch::Tensor> multiHeadAttention(const torch::nn::MultiheadAttention& m,
+                                                           const torch::Tensor& query, const torch::Tensor& keyValue,
+                                                           const torch::Tensor& padding, bool selfAttention,
+                                                           bool needWeights);
+
 /// Top-2 noisy-gated mixture of experts over per-case vectors. Exposed for tests.
 class MoEImpl : public torch::nn::Module {
  public:
