@@ -233,6 +233,18 @@ void addScreenCommand(CLI::App& app, CLI::App& bench, CliContext& ctx) {
         "studies (queue %d, batch wait %d ms)\n",
         s.modelRounds, s.modelRounds ? static_cast<double>(n) / s.modelRounds : 0.0, s.firstRoundSeconds,
         s.modelWaitSeconds, workflow::effectiveQueue(options), options.batchWaitMs);
+    // On a GPU the first round also loads the libraries and kernels (once per process): the later rounds
+    // give the model's compute per study without that.
+    const int later = s.modelStudies - s.firstRoundStudies;
+    if (s.modelRounds > 1 && later > 0 && s.modelSeconds > s.firstRoundModelSeconds) {
+      const double laterPerStudy = (s.modelSeconds - s.firstRoundModelSeconds) / later;
+      std::printf(
+          "  first round: %d studies, model %.3f s (%.4f s per study); the later rounds: the model's %.4f s per "
+          "study, end to end %.2f x that\n",
+          s.firstRoundStudies, s.firstRoundModelSeconds,
+          s.firstRoundStudies ? s.firstRoundModelSeconds / s.firstRoundStudies : 0.0, laterPerStudy,
+          wallPerStudy / laterPerStudy);
+    }
     if (temporary) {
       std::error_code ec;
       workflow::removeTree(args.out, ec);

@@ -328,6 +328,11 @@ TEST(Screen, QueueOfOneWithoutBatchWaitGivesOneStudyPerRoundAndTheSameResults) {
   ASSERT_EQ(r.exitCode, 0) << r.output;
   const json s = readJson(out / "summary.json");
   EXPECT_EQ(s["this_run"]["model_thread"]["rounds"], 5) << s.dump(2);
+  EXPECT_EQ(s["this_run"]["model_thread"]["studies"], 5);  // the later rounds' model share rests on these
+  EXPECT_EQ(s["this_run"]["model_thread"]["first_round_studies"], 1);
+  EXPECT_GT(s["this_run"]["model_thread"]["first_round_model_seconds"].get<double>(), 0.0);
+  EXPECT_LT(s["this_run"]["model_thread"]["first_round_model_seconds"].get<double>(),
+            s["this_run"]["seconds"]["model"].get<double>());
   EXPECT_EQ(s["this_run"]["model_thread"]["queue"], 1);
   EXPECT_EQ(s["this_run"]["model_thread"]["batch_wait_ms"], 0);
   const json w = readJson(out / "worklist.json"), ref = readJson(c.ref / "worklist.json");

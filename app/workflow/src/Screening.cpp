@@ -576,8 +576,8 @@ struct RenderInput {
   double modelReadySeconds = 0;  // from the start until the model had loaded (overlapping the first loads)
   double runLoadCpu = 0, runPreCpu = 0, runExplainCpu = 0, runDeviceWait = 0, processCpu = 0;
   double runLoadFaults = 0, runPreFaults = 0, runExplainFaults = 0, workerIdle = 0;
-  int modelRounds = 0;
-  double modelWait = 0, firstRound = 0;
+  int modelRounds = 0, firstRoundStudies = 0, modelStudies = 0;
+  double modelWait = 0, firstRound = 0, firstRoundModel = 0;
   imaging::VoxelBufferCounts voxelBuffers;  // served during this run
   int processedThisRun = 0, skippedAsFinished = 0;
 };
@@ -671,6 +671,9 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
   s.modelRounds = in.modelRounds;
   s.modelWaitSeconds = in.modelWait;
   s.firstRoundSeconds = in.firstRound;
+  s.firstRoundModelSeconds = in.firstRoundModel;
+  s.firstRoundStudies = in.firstRoundStudies;
+  s.modelStudies = in.modelStudies;
   s.freshVoxelBuffers = in.voxelBuffers.fresh;
   s.reusedVoxelBuffers = in.voxelBuffers.reused;
   double allLoad = 0, allPre = 0, allModel = 0, allExplain = 0;
@@ -728,6 +731,9 @@ ScreeningSummary render(ScreeningDb& db, const RenderInput& in) {
          {{"rounds", in.modelRounds},
           {"waiting_seconds", in.modelWait},
           {"first_round_seconds", in.firstRound},
+          {"studies", in.modelStudies},
+          {"first_round_studies", in.firstRoundStudies},
+          {"first_round_model_seconds", in.firstRoundModel},
           {"batch", in.options->batch},
           {"queue", effectiveQueue(*in.options)},
           {"batch_wait_ms", in.options->batchWaitMs}}},
@@ -1130,7 +1136,8 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   std::size_t received = 0;
   bool interrupted = false;
   int rounds = 0;  // the model thread's own figures, handed to the final render after the committer has ended
-  double modelWait = 0, firstRound = 0;
+  double modelWait = 0, firstRound = 0, firstRoundModel = 0;
+  int firstRoundStudies = 0, modelStudies = 0;
   try {
     while (received < todo.size() && !halt.load()) {
       const auto tWait = Clock::now();
@@ -1181,6 +1188,11 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
         }
       }
       const auto roundEnd = Clock::now();
+      modelStudies += static_cast<int>(ok.size());
+      if (rounds == 1) {
+        for (std::size_t k : ok) firstRoundModel += jobs[k].modelSeconds;
+        firstRoundStudies = static_cast<int>(ok.size());
+      }
       for (auto& j : jobs) {
         j.round = rounds;
         j.roundStart = roundStart;
@@ -1199,6 +1211,9 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
   ri.modelRounds = rounds;
   ri.modelWait = modelWait;
   ri.firstRound = firstRound;
+  ri.firstRoundModel = firstRoundModel;
+  ri.firstRoundStudies = firstRoundStudies;
+  ri.modelStudies = modelStudies;
   ri.processedThisRun = done;
   ri.wallSeconds = since(tStart);
   ri.processCpu = processCpuSeconds() - cpuStart;

@@ -106,6 +106,11 @@ struct ScreeningSummary {
   /// model being ready to the last round), and when the first round started (from the start of the run).
   int modelRounds = 0;
   double modelWaitSeconds = 0, firstRoundSeconds = 0;
+  /// The first round's model time and studies: on a GPU it carries the one-off loading of the libraries
+  /// and kernels (a model share without it is the later rounds' compute per study).
+  /// modelStudies: the studies this run's rounds passed to the model.
+  double firstRoundModelSeconds = 0;
+  int firstRoundStudies = 0, modelStudies = 0;
   std::size_t freshVoxelBuffers = 0, reusedVoxelBuffers = 0;
   std::string device;                                            ///< the device the model ran on
   std::string worklistJson, worklistCsv, summaryJson, database;  ///< paths written
