@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "MiniJson.h"
 #include "multimodal/ModelError.h"
 
@@ -127,7 +129,8 @@ void writeWeightsFile(const std::string& path, const WeightsFile& file) {
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
 
-  const std::string tmp = path + ".tmp";
+  // A temporary name of this process's own: two processes saving to one path must not share it.
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw ModelError("cannot write weights file '" + path + "'");
@@ -136,7 +139,10 @@ void writeWeightsFile(const std::string& path, const WeightsFile& file) {
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     if (!out) throw ModelError("writing weights file '" + path + "' failed (disk full?)");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw ModelError("cannot rename into '" + path + "'");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw ModelError("cannot rename into '" + path + "'");
+  }
 }
 
 WeightsFile readWeightsFile(const std::string& path) {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <unistd.h>
+
 #include "TestSupport.h"
 #include "multimodal/Model.h"
 #include "multimodal/WeightsFile.h"
@@ -14,7 +16,10 @@
 using namespace multimodal;
 
 namespace {
-std::string tempPath(const std::string& name) { return std::string(MEDSEEK_BINARY_DIR) + "/mm_test_" + name; }
+// Per process: ctest runs each test in a process of its own, several at a time.
+std::string tempPath(const std::string& name) {
+  return std::string(MEDSEEK_BINARY_DIR) + "/mm_test_" + std::to_string(::getpid()) + "_" + name;
+}
 
 // A randomly initialised model written in the shipped format (temperature 1.5).
 const std::string& randomModelPath() {
@@ -29,6 +34,10 @@ const std::string& randomModelPath() {
     multimodal::detail::saveNetwork(p, net, tok, 1.5, PreprocessOptions{}, {{"purpose", "test"}});
     return p;
   }();
+  static const struct Remover {
+    ~Remover() { std::remove(path.c_str()); }  // at the process's exit
+  } remover;
+  (void)remover;
   return path;
 }
 }  // namespace
