@@ -19,6 +19,7 @@
 
 #include "CaseTargets.h"
 #include "Stats.h"
+#include "TemporaryPath.h"
 #include "multimodal/ModelError.h"
 #include "multimodal/detail/ModelAccess.h"
 #include "phantom/CohortGenerator.h"
@@ -227,7 +228,7 @@ std::string cacheKey(const TrainOptions& o, int gridSize) {
 }
 
 void writeCohortCache(const std::string& path, const std::string& key, const std::vector<CachedCase>& cases) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = detail::temporaryPathFor(path);
   {
     CacheWriter w(tmp);
     w.str(kCacheMagic);

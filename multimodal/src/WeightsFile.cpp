@@ -5,9 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <unistd.h>
-
 #include "MiniJson.h"
+#include "TemporaryPath.h"
 #include "multimodal/ModelError.h"
 
 namespace multimodal {
@@ -129,8 +128,7 @@ void writeWeightsFile(const std::string& path, const WeightsFile& file) {
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
 
-  // A temporary name of this process's own: two processes saving to one path must not share it.
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  const std::string tmp = detail::temporaryPathFor(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw ModelError("cannot write weights file '" + path + "'");
