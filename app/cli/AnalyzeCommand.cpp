@@ -44,6 +44,9 @@ void addAnalysisOptions(CLI::App* c, workflow::AnalysisOptions& o, const std::st
   c->add_option("--device", o.device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   c->add_option("--lang", o.language, langHelp)->check(CLI::IsMember({"en", "zh"}));
   c->add_option("--threads", o.threads, "CPU threads (0: default)");
+  c->add_flag_callback(
+      "--eager", [&o] { o.cudaGraphs = false; },
+      "on CUDA: run the model's pass eagerly instead of replaying it as a captured CUDA graph");
 }
 
 void addAnalyzeCommand(CLI::App& app, CliContext& ctx) {

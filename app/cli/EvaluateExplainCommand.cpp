@@ -313,11 +313,11 @@ void run(const Args& a) {
                 "  \"nodule_removal_score_dropped_pct\": %.1f,\n  \"family_history_cases\": %d,\n"
                 "  \"family_history_read_yes_pct\": %.1f,\n  \"family_history_phrase_states_it_pct\": %.1f,\n"
                 "  \"no_family_history_cases\": %d,\n  \"no_family_history_read_no_pct\": %.1f,\n"
-                "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.3f,\n  \"gradcam_seconds\": %.3f,\n"
-                "  \"gradcam_over_forward\": %.2f,\n  \"timing_batch\": %d,\n  \"timing_cuda_graphs\": %s,\n"
-                "  \"timing_cudnn_autotune\": %s,\n  \"gradcam_part_forward_seconds\": %.4f,\n"
-                "  \"gradcam_part_gradients_seconds\": %.4f,\n  \"gradcam_part_maps_seconds\": %.4f,\n"
-                "  \"last_block_gradient_alone_seconds\": %.4f,\n"
+                "  \"age_phrase_holds_age_pct\": %.1f,\n  \"forward_seconds\": %.6f,\n  \"gradcam_seconds\": %.6f,\n"
+                "  \"gradcam_over_forward\": %.3f,\n  \"timing_batch\": %d,\n  \"timing_cuda_graphs\": %s,\n"
+                "  \"timing_cudnn_autotune\": %s,\n  \"gradcam_part_forward_seconds\": %.6f,\n"
+                "  \"gradcam_part_gradients_seconds\": %.6f,\n  \"gradcam_part_maps_seconds\": %.6f,\n"
+                "  \"last_block_gradient_alone_seconds\": %.6f,\n"
                 "  \"seconds\": %.1f\n}\n",
                 weights.c_str(), static_cast<unsigned long long>(a.seed), a.full ? "full" : "small",
                 camMethod.c_str(), n, pc(hitStrict, n), pc(hit10, n), pc(hitCell, n), pc(hitCentroid, n),

@@ -3,11 +3,16 @@
 #include "explain/Explainer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <tuple>
 
 #include "clinical/Brock.h"
 #include "clinical/LungRads.h"
@@ -23,6 +28,7 @@
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <torch/version.h>
 #endif
 
 namespace explain {
@@ -81,10 +87,10 @@ torch::Tensor gradCam(const torch::Tensor& A, const torch::Tensor& G, bool plusP
   return torch::relu((w.view({A.size(0), A.size(1), 1, 1, 1}) * A).sum(1));
 }
 
-// Each case's map [B,...] divided by its maximum (unchanged where the maximum is not positive).
+// Each case's non-negative map [B,...] divided by its maximum (an all-zero map stays zero: its maximum is
+// raised to the smallest normal float, a kernel fewer than choosing 1 for it).
 torch::Tensor normalisedToMax(const torch::Tensor& m) {
-  auto mx = m.flatten(1).amax(1);
-  mx = torch::where(mx > 0, mx, torch::ones_like(mx));
+  auto mx = m.flatten(1).amax(1).clamp_min(std::numeric_limits<float>::min());
   std::vector<int64_t> shape(static_cast<std::size_t>(m.dim()), 1);
   shape[0] = m.size(0);
   return m / mx.view(shape);
@@ -102,7 +108,9 @@ std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const 
                                                  const torch::Tensor& A3, const torch::Tensor& G3,
                                                  bool plusPlus) {
   auto last = gradCam(A3, G3, plusPlus);
-  auto layer = torch::relu((torch::relu(G1) * A1).sum(1));
+  // A1 is a ReLU's output (>= 0), so the channel sum is >= 0 without a last relu. G1 goes to float after its
+  // relu and A1 is read as it is (bf16 under CUDA autocast): the product is computed in float, exactly.
+  auto layer = (torch::relu(G1).to(torch::kFloat) * A1).sum(1);
   const auto m = A1.size(2);
   auto lastOnFine = torch::upsample_trilinear3d(normalisedToMax(last).unsqueeze(1), std::vector<int64_t>{m, m, m},
                                                 /*align_corners=*/false)
@@ -114,9 +122,9 @@ std::pair<torch::Tensor, torch::Tensor> fusedCam(const torch::Tensor& A1, const 
 // to block1's output (g1) and the last block's output (g3).
 std::pair<torch::Tensor, torch::Tensor> camFromPass(const md::NetOutput& out, const torch::Tensor& g1,
                                                     const torch::Tensor& g3, bool plusPlus) {
-  auto A1 = out.block1Features.detach().to(torch::kFloat);
+  auto A1 = out.block1Features.detach();
   auto A3 = out.imageFeatures.detach().to(torch::kFloat);
-  auto G1 = g1.defined() ? g1.to(torch::kFloat) : torch::zeros_like(A1);
+  auto G1 = g1.defined() ? g1 : torch::zeros_like(A1);
   auto G3 = g3.defined() ? g3.to(torch::kFloat) : torch::zeros_like(A3);
   return fusedCam(A1, G1, A3, G3, plusPlus);
 }
@@ -261,11 +269,199 @@ struct Explainer::Impl {
     return std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
   }
 
+  /// The device half of runBatch's pass, every tensor detached and still on the model's device: the CAM
+  /// maps (cases with an image), the note's embeddings with the gradient x input of the cancer logit and of
+  /// the age head and the age head's most attended token (cases with a note), and the heads. No host
+  /// synchronisation unless `phases` is given (tracing and timing), so that it can be captured as a CUDA graph.
+  struct DevicePass {
+    torch::Tensor fused, last;                         // [B,m,m,m], [B,n,n,n]
+    torch::Tensor emb, scores, ageScores, ageToken;    // [B,T,d], [B,T], [B,T], [B]
+    md::NetOutput heads;
+  };
+  struct Phases {
+    Clock::time_point start, mark;
+    std::string* trace;
+    double forwardSeconds = 0, camSeconds = 0;
+  };
+  static md::ForwardOptions passOptions(bool anyImage, bool anyText, bool autocast) {
+    md::ForwardOptions fo;
+    fo.gradToBlock1Features = anyImage;
+    fo.gradToTextEmbeddings = anyText;
+    fo.autocastCuda = autocast;
+    return fo;
+  }
+  DevicePass devicePass(md::MedSeekNet& n, const md::Batch& batch, const md::ForwardOptions& fo, bool plusPlus,
+                        Phases* phases) {
+    const bool anyImage = fo.gradToBlock1Features, anyText = fo.gradToTextEmbeddings;
+    const auto B = batch.size();
+    auto out = n->forward(batch, fo);
+    if (phases) {
+      traceMark(ln->device, phases->mark, *phases->trace, "forward");
+      phases->forwardSeconds = since(phases->start);
+    }
+    const auto t1 = Clock::now();
+    std::vector<torch::Tensor> inputs;
+    if (anyImage) {
+      inputs.push_back(out.block1Features);
+      inputs.push_back(out.imageFeatures);
+    }
+    if (anyText) inputs.push_back(out.textEmbeddings);
+    // Gradients to these activations only (autograd::grad computes no parameter gradients). The summed
+    // logits give each case its own gradient: the cases of a batch do not interact in eval mode.
+    auto grads = torch::autograd::grad({out.cancerLogit.sum()}, inputs, {}, /*retain_graph=*/anyText,
+                                       /*create_graph=*/false, /*allow_unused=*/true);
+    DevicePass d;
+    if (anyImage) std::tie(d.fused, d.last) = camFromPass(out, grads[0], grads[1], plusPlus);
+    if (phases) {
+      traceMark(ln->device, phases->mark, *phases->trace, "cam");
+      phases->camSeconds = since(t1);
+    }
+    if (anyText) {
+      d.emb = out.textEmbeddings.detach();
+      const auto& g = grads.back();
+      d.scores = g.defined() ? (g * d.emb).sum(-1) : torch::zeros({B, d.emb.size(1)}, d.emb.options());
+      // The age head's gradient x input: its evidence when its attention is not on a number token.
+      auto ga = torch::autograd::grad({out.ageYears.sum()}, {out.textEmbeddings}, {}, false, false, true)[0];
+      d.ageScores = ga.defined() ? (ga * d.emb).sum(-1) : torch::zeros({B, d.emb.size(1)}, d.emb.options());
+      d.ageToken = out.ageAttention.detach().argmax(1);
+    }
+    if (phases) traceMark(ln->device, phases->mark, *phases->trace, "note-grads");
+    auto& h = d.heads;
+    auto keep = [](const torch::Tensor& t) { return t.defined() ? t.detach() : t; };
+    h.cancerLogit = keep(out.cancerLogit);
+    h.gate = keep(out.gate);
+    h.routing = keep(out.routing);
+    h.topExperts = keep(out.topExperts);
+    h.topWeights = keep(out.topWeights);
+    h.noduleLogit = keep(out.noduleLogit);
+    h.diameterCm = keep(out.diameterCm);
+    h.typeLogits = keep(out.typeLogits);
+    h.lobeLogits = keep(out.lobeLogits);
+    h.spiculationLogit = keep(out.spiculationLogit);
+    h.emphysemaLogit = keep(out.emphysemaLogit);
+    h.countLogits = keep(out.countLogits);
+    h.ageYears = keep(out.ageYears);
+    h.ageAttention = keep(out.ageAttention);
+    h.sexFemaleLogit = keep(out.sexFemaleLogit);
+    h.familyHistoryLogit = keep(out.familyHistoryLogit);
+    h.smokingLogits = keep(out.smokingLogits);
+    h.priorCancerLogit = keep(out.priorCancerLogit);
+    return d;
+  }
+
+#ifdef MEDSEEK_TORCH_CUDA
+  /// One captured pass: the graph, its static inputs (written before each replay) and outputs (each replay
+  /// overwrites them; runBatch copies them to the host at once).
+  struct CapturedPass {
+    at::cuda::CUDAGraph graph;
+    md::Batch input;
+    DevicePass output;
+  };
+  std::map<std::array<int64_t, 5>, std::unique_ptr<CapturedPass>> graphs;  // (B, T, image, note, plusPlus)
+  std::unique_ptr<c10::cuda::CUDAStream> graphStream;
+  bool graphsFailed = false;
+
+  // Writes `host` (a CPU batch of T tokens) into the static `dst` (T' >= T tokens, the rest padding).
+  static void writeInput(md::Batch& dst, const md::Batch& host) {
+    const auto T = host.tokens.size(1);
+    dst.image.copy_(host.image);
+    dst.imagePresent.copy_(host.imagePresent);
+    dst.textPresent.copy_(host.textPresent);
+    for (auto [to, from] : {std::pair<torch::Tensor*, const torch::Tensor*>{&dst.tokens, &host.tokens},
+                            {&dst.tokenValid, &host.tokenValid},
+                            {&dst.numberValue, &host.numberValue},
+                            {&dst.isNumber, &host.isNumber}}) {
+      to->zero_();
+      to->narrow(1, 0, T).copy_(*from);
+    }
+  }
+
+  /// The pass of runBatch as a CUDA graph replay (see ExplainOptions::cudaGraphs): false when it cannot be
+  /// (capture failed, now or before), and the caller runs it eagerly.
+  bool graphedPass(const std::vector<const float*>& images, const std::vector<const md::TextInput*>& texts,
+                   bool anyImage, bool anyText, bool plusPlus, DevicePass& d, Clock::time_point& tt, std::string& trace) {
+    if (graphsFailed) return false;
+    auto& n = ln->net;
+    const auto host = md::makeBatch(images, n->config().gridSize, texts);
+    const int64_t B = host.size(), T = host.tokens.size(1);
+    const int64_t padded = anyText ? std::max<int64_t>(T, std::min<int64_t>(n->config().maxTokens, (T + 63) / 64 * 64)) : T;
+    const std::array<int64_t, 5> key{B, padded, anyImage, anyText, plusPlus};
+    try {
+      if (!graphStream)
+        graphStream = std::make_unique<c10::cuda::CUDAStream>(c10::cuda::getStreamFromPool(false, ln->device.index()));
+      c10::cuda::CUDAStreamGuard onStream(*graphStream);
+      auto it = graphs.find(key);
+      if (it == graphs.end()) {
+        auto cp = std::make_unique<CapturedPass>();
+        auto& in = cp->input;
+        const auto dev = torch::TensorOptions().device(ln->device);
+        in.image = torch::zeros(host.image.sizes(), dev.dtype(torch::kFloat));
+        in.imagePresent = torch::zeros({B}, dev.dtype(torch::kBool));
+        in.textPresent = torch::zeros({B}, dev.dtype(torch::kBool));
+        in.tokens = torch::zeros({B, padded}, dev.dtype(torch::kLong));
+        in.tokenValid = torch::zeros({B, padded}, dev.dtype(torch::kBool));
+        in.numberValue = torch::zeros({B, padded}, dev.dtype(torch::kFloat));
+        in.isNumber = torch::zeros({B, padded}, dev.dtype(torch::kBool));
+        in.anyImage = anyImage ? 1 : 0;
+        writeInput(in, host);
+        const auto fo = passOptions(anyImage, anyText, ln->autocast);
+        // Warm-up passes on the capture stream first (library handles, workspaces and the allocator's blocks
+        // exist before capture); autocast's weight cache stays off so that no cast made during capture
+        // outlives it. Only this thread is barred from unsafe CUDA calls during the capture, so other
+        // threads' GPU work (none in analyze or the GUI) does not break it.
+        const bool cacheWas = at::autocast::is_autocast_cache_enabled();
+        at::autocast::set_autocast_cache_enabled(false);
+        bool capturing = false;
+        try {
+          for (int w = 0; w < 2; ++w) (void)devicePass(n, in, fo, plusPlus, nullptr);
+          graphStream->synchronize();
+#if TORCH_VERSION_MAJOR >= 2
+          cp->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+          cp->graph.capture_begin();
+#endif
+          capturing = true;
+          cp->output = devicePass(n, in, fo, plusPlus, nullptr);
+          capturing = false;
+          cp->graph.capture_end();
+        } catch (...) {
+          at::autocast::set_autocast_cache_enabled(cacheWas);
+          if (capturing) {  // leave capture mode (the capture is invalid anyway)
+            try {
+              cp->graph.capture_end();
+            } catch (...) {
+            }
+          }
+          throw;
+        }
+        at::autocast::set_autocast_cache_enabled(cacheWas);
+        traceMark(ln->device, tt, trace, "graph-capture");
+        it = graphs.emplace(key, std::move(cp)).first;
+      } else {
+        writeInput(it->second->input, host);
+        traceMark(ln->device, tt, trace, "batch+copy");
+      }
+      it->second->graph.replay();
+      d = it->second->output;
+      // The host copies that follow run on the caller's stream: the replay must be done by then.
+      graphStream->synchronize();
+      traceMark(ln->device, tt, trace, "graph-replay");
+      return true;
+    } catch (const c10::Error& e) {
+      graphsFailed = true;
+      graphs.clear();
+      std::fprintf(stderr, "explain: CUDA graph capture failed (%s); the model's passes run eagerly from now on\n",
+                   e.what_without_backtrace());
+      return false;
+    }
+  }
+#endif
+
   /// The network with gradients on the cases `ps` (in scope, each with an image and/or a note) as one
   /// batch: heads, CAM (cases with an image), note scores (cases with a note). `pres[i]` is case i's
   /// preprocessed image (nullptr: none); its note is ps[i]->text. Phases go to `trace` (MEDSEEK_TRACE_MODEL).
   void runBatch(const std::vector<ModelPass*>& ps, const std::vector<const multimodal::PreprocessedVolume*>& pres,
-                bool plusPlus, bool randomised, int igSteps, std::string& trace) {
+                bool plusPlus, bool randomised, int igSteps, bool cudaGraphs, int padTo, std::string& trace) {
     torch::AutoGradMode grad(true);
     const auto t0 = Clock::now();
     auto tt = t0;
@@ -280,30 +476,35 @@ struct Explainer::Impl {
       anyImage = anyImage || pres[i];
       anyText = anyText || ps[i]->usedNote;
     }
-    const bool cuda = ln->device.is_cuda();
-    auto batch = md::makeBatch(images, n->config().gridSize, texts, ln->device).to(ln->device);
-    traceMark(ln->device, tt, trace, "batch+copy");
-    md::ForwardOptions fo;
-    fo.gradToBlock1Features = anyImage;
-    fo.gradToTextEmbeddings = anyText;
-    fo.autocastCuda = ln->autocast && cuda;
-    auto out = n->forward(batch, fo);
-    traceMark(ln->device, tt, trace, "forward");
-    const double forwardSeconds = since(t0);
-    const auto t1 = Clock::now();
-    std::vector<torch::Tensor> inputs;
-    if (anyImage) {
-      inputs.push_back(out.block1Features);
-      inputs.push_back(out.imageFeatures);
+    if (padTo > static_cast<int>(B)) {  // rows B.. repeat case 0; only rows < B are read below
+      images.resize(static_cast<std::size_t>(padTo), images.front());
+      texts.resize(static_cast<std::size_t>(padTo), texts.front());
     }
-    if (anyText) inputs.push_back(out.textEmbeddings);
-    // Gradients to these activations only (autograd::grad computes no parameter gradients). The summed
-    // logits give each case its own gradient: the cases of a batch do not interact in eval mode.
-    auto grads = torch::autograd::grad({out.cancerLogit.sum()}, inputs, {}, /*retain_graph=*/anyText,
-                                       /*create_graph=*/false, /*allow_unused=*/true);
+    const bool cuda = ln->device.is_cuda();
+    const auto fo = passOptions(anyImage, anyText, ln->autocast && cuda);
+    DevicePass d;
+    md::Batch batch;  // the eager pass's (integrated gradients run on it)
+    double forwardSeconds = 0, camSeconds = 0;
+    bool graphed = false;
+#ifdef MEDSEEK_TORCH_CUDA
+    if (cudaGraphs && cuda && images.size() == 1 && !randomised && igSteps <= 0) {
+      graphed = graphedPass(images, texts, anyImage, anyText, plusPlus, d, tt, trace);
+      forwardSeconds = since(t0);
+    }
+#else
+    (void)cudaGraphs;
+#endif
+    if (!graphed) {
+      batch = md::makeBatch(images, n->config().gridSize, texts, ln->device).to(ln->device);
+      traceMark(ln->device, tt, trace, "batch+copy");
+      Phases ph{t0, tt, &trace};
+      d = devicePass(n, batch, fo, plusPlus, &ph);
+      tt = ph.mark;
+      forwardSeconds = ph.forwardSeconds;
+      camSeconds = ph.camSeconds;
+    }
     if (anyImage) {
-      auto [fused, last] = camFromPass(out, grads[0], grads[1], plusPlus);
-      auto fusedCpu = fused.to(torch::kCPU).contiguous(), lastCpu = last.to(torch::kCPU).contiguous();
+      auto fusedCpu = d.fused.to(torch::kCPU).contiguous(), lastCpu = d.last.to(torch::kCPU).contiguous();
       for (int64_t i = 0; i < B; ++i) {
         auto& p = *ps[static_cast<std::size_t>(i)];
         if (!p.usedImage) continue;
@@ -313,55 +514,42 @@ struct Explainer::Impl {
         p.lastBlockCam = row(lastCpu, i);
       }
     }
-    traceMark(ln->device, tt, trace, "cam");
-    const double camSeconds = since(t1);
     if (anyText) {
-      auto emb = out.textEmbeddings.detach();
-      torch::Tensor scores;
-      if (igSteps <= 0) {
-        const auto& g = grads.back();
-        scores = (g.defined() ? (g * emb).sum(-1) : torch::zeros({B, emb.size(1)}, emb.options()));
-        scores = scores.to(torch::kCPU).to(torch::kFloat).contiguous();
-      }
-      // The age head's gradient x input: its evidence when its attention is not on a number token.
-      auto ga = torch::autograd::grad({out.ageYears.sum()}, {out.textEmbeddings}, {}, false, false, true)[0];
-      auto ageScores = (ga.defined() ? (ga * emb).sum(-1) : torch::zeros({B, emb.size(1)}, emb.options()))
-                           .to(torch::kCPU)
-                           .to(torch::kFloat)
-                           .contiguous();
-      auto attention = cpuF(out.ageAttention).argmax(1);
+      auto scores = d.scores.to(torch::kCPU).to(torch::kFloat).contiguous();
+      auto ageScores = d.ageScores.to(torch::kCPU).to(torch::kFloat).contiguous();
+      auto attention = d.ageToken.to(torch::kCPU);
       for (int64_t i = 0; i < B; ++i) {
         auto& p = *ps[static_cast<std::size_t>(i)];
         if (!p.usedNote) continue;
         const auto T = static_cast<int64_t>(p.text.ids.size());
-        p.tokenScores = igSteps > 0 ? integratedGradients(n, batch, i, emb[i], fo, igSteps)
-                                    : row(scores, i);
+        p.tokenScores = igSteps > 0 ? integratedGradients(n, batch, i, d.emb[i], fo, igSteps) : row(scores, i);
         p.tokenScores.resize(static_cast<std::size_t>(T));
         p.ageScores = row(ageScores, i);
         p.ageScores.resize(static_cast<std::size_t>(T));
         p.ageAttentionToken = attention[i].item<int64_t>();
       }
     }
-    traceMark(ln->device, tt, trace, "note-grads");
+    traceMark(ln->device, tt, trace, "to-host");
     md::NetOutput c;
-    c.cancerLogit = cpuF(out.cancerLogit);
-    c.gate = cpuF(out.gate);
-    c.routing = cpuF(out.routing);
-    c.topExperts = cpuF(out.topExperts);
-    c.topWeights = cpuF(out.topWeights);
-    c.noduleLogit = cpuF(out.noduleLogit);
-    c.diameterCm = cpuF(out.diameterCm);
-    c.typeLogits = cpuF(out.typeLogits);
-    c.lobeLogits = cpuF(out.lobeLogits);
-    c.spiculationLogit = cpuF(out.spiculationLogit);
-    c.emphysemaLogit = cpuF(out.emphysemaLogit);
-    c.countLogits = cpuF(out.countLogits);
-    c.ageYears = cpuF(out.ageYears);
-    c.ageAttention = cpuF(out.ageAttention);
-    c.sexFemaleLogit = cpuF(out.sexFemaleLogit);
-    c.familyHistoryLogit = cpuF(out.familyHistoryLogit);
-    c.smokingLogits = cpuF(out.smokingLogits);
-    c.priorCancerLogit = cpuF(out.priorCancerLogit);
+    const auto& h = d.heads;
+    c.cancerLogit = cpuF(h.cancerLogit);
+    c.gate = cpuF(h.gate);
+    c.routing = cpuF(h.routing);
+    c.topExperts = cpuF(h.topExperts);
+    c.topWeights = cpuF(h.topWeights);
+    c.noduleLogit = cpuF(h.noduleLogit);
+    c.diameterCm = cpuF(h.diameterCm);
+    c.typeLogits = cpuF(h.typeLogits);
+    c.lobeLogits = cpuF(h.lobeLogits);
+    c.spiculationLogit = cpuF(h.spiculationLogit);
+    c.emphysemaLogit = cpuF(h.emphysemaLogit);
+    c.countLogits = cpuF(h.countLogits);
+    c.ageYears = cpuF(h.ageYears);
+    c.ageAttention = cpuF(h.ageAttention);
+    c.sexFemaleLogit = cpuF(h.sexFemaleLogit);
+    c.familyHistoryLogit = cpuF(h.familyHistoryLogit);
+    c.smokingLogits = cpuF(h.smokingLogits);
+    c.priorCancerLogit = cpuF(h.priorCancerLogit);
     for (int64_t i = 0; i < B; ++i) {
       auto& p = *ps[static_cast<std::size_t>(i)];
       md::fillPrediction(c, i, ln->temperature, p.pred);
@@ -458,7 +646,8 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
   auto tt = Clock::now();
   try {
     if (!run.empty())
-      impl_->runBatch(run, runPre, options_.gradCamPlusPlus, false, options_.integratedGradientSteps, trace);
+      impl_->runBatch(run, runPre, options_.gradCamPlusPlus, false, options_.integratedGradientSteps, options_.cudaGraphs,
+                      options_.padBatchTo, trace);
     tt = Clock::now();
     // Note attributions, then the occlusion forwards of every case's phrases in one text-only batch.
     std::vector<std::string> occluded;
@@ -764,7 +953,7 @@ RawExplanation Explainer::camOnly(const multimodal::PreprocessedVolume& pre, con
   if (pass.usedNote) pass.text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
   try {
     std::string trace;
-    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0, trace);
+    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0, options_.cudaGraphs, 0, trace);
   } catch (const c10::Error& err) {
     throw ExplainError(std::string("the model failed while explaining: ") + err.what_without_backtrace());
   }

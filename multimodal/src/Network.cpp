@@ -400,7 +400,6 @@ NetOutput MedSeekNetImpl::forward(const Batch& b, const ForwardOptions& o) {
     }
   }
   feat = feat.to(torch::kFloat);
-  if (o.gradToBlock1Features && feat.requires_grad()) feat.retain_grad();
   out.imageFeatures = feat;
   out.noduleMapLogits = noduleMap_->forward(feat).squeeze(1);
   auto pooled = torch::adaptive_max_pool3d(feat, {4, 4, 4});

@@ -281,6 +281,76 @@ TEST(ExplainerGpu, BatchedCudaAndCpuExplanationsAgree) {
   }
 }
 
+// The screening rounds on a GPU are padded to the batch size with copies of their first case: each case
+// still gets its own result, the one it gets in an unpadded batch.
+TEST(Explainer, PaddedBatchGivesEachCaseItsOwnResult) {
+  auto& f = fx();
+  explain::ExplainOptions padded;
+  padded.padBatchTo = 4;
+  explain::Explainer plain(*f.model), pad(*f.model, padded);
+  phantom::CohortGenerator gen(78, {});
+  const auto other = gen.generate(1);
+  const std::vector<explain::ExplainInput> in{{&f.c.volume, nullptr, f.c.note}, {&other.volume, nullptr, ""}};
+  const auto a = plain.runModel(in), b = pad.runModel(in);
+  ASSERT_EQ(b.size(), in.size());
+  std::vector<double> probabilities;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const auto ea = plain.finish(in[i], *a[i]), eb = pad.finish(in[i], *b[i]);
+    EXPECT_NEAR(ea.probability, eb.probability, 1e-5);
+    probabilities.push_back(eb.probability);
+    ASSERT_EQ(ea.findings.size(), eb.findings.size());
+    for (std::size_t k = 0; k < ea.findings.size(); ++k)
+      for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(ea.findings[k].centerLps[c], eb.findings[k].centerLps[c], 1e-3);
+    ASSERT_EQ(ea.note.phrases.size(), eb.note.phrases.size());
+    for (std::size_t k = 0; k < ea.note.phrases.size(); ++k)
+      EXPECT_NEAR(ea.note.phrases[k].score, eb.note.phrases[k].score, 1e-4 * std::max(1.0, std::abs(ea.note.phrases[k].score)));
+  }
+  EXPECT_NE(probabilities[0], probabilities[1]);
+}
+
+// analyze's batch-1 pass on CUDA replays a captured graph (ExplainOptions::cudaGraphs): case after case,
+// with notes of other lengths, an image alone and a note alone, and back to the first case, it explains like
+// the eager pass on the same device (same score, culprit, note factors and phrase scores).
+TEST(ExplainerGpu, GraphReplaysExplainLikeTheEagerPass) {
+  ASSERT_TRUE(multimodal::runtimeInfo().cudaAvailable);
+  if (!std::filesystem::exists(multimodal::Model::defaultPath())) GTEST_SKIP() << "no shipped weights";
+  phantom::CohortGenerator gen(9002, {});
+  std::vector<phantom::Case> cases;
+  for (int i = 0; i < 3; ++i) cases.push_back(gen.generate(i));
+  multimodal::ModelOptions mo{"cuda"};
+  auto model = multimodal::Model::load(multimodal::Model::defaultPath(), mo);
+  explain::ExplainOptions eagerOptions;
+  eagerOptions.cudaGraphs = false;
+  explain::Explainer graphed(model), eager(model, eagerOptions);
+  std::vector<explain::ExplainInput> in;
+  for (const auto& c : cases) in.push_back({&c.volume, nullptr, c.note});
+  in.push_back({&cases[1].volume, nullptr, ""});
+  in.push_back({nullptr, nullptr, cases[2].note});
+  in.push_back(in.front());
+  std::vector<double> probabilities;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const auto g = graphed.explain(in[i].volume, in[i].note), e = eager.explain(in[i].volume, in[i].note);
+    EXPECT_NEAR(g.probability, e.probability, 2e-3);
+    probabilities.push_back(g.probability);
+    ASSERT_EQ(g.findings.empty(), e.findings.empty());
+    if (!e.findings.empty()) {
+      double d2 = 0;
+      for (std::size_t k = 0; k < 3; ++k) d2 += std::pow(g.findings[0].centerLps[k] - e.findings[0].centerLps[k], 2);
+      EXPECT_LT(std::sqrt(d2), 2.0);
+    }
+    ASSERT_EQ(g.recordFactors.size(), e.recordFactors.size());
+    for (std::size_t k = 0; k < e.recordFactors.size(); ++k) EXPECT_EQ(g.recordFactors[k].value, e.recordFactors[k].value);
+    ASSERT_EQ(g.note.phrases.size(), e.note.phrases.size());
+    for (std::size_t k = 0; k < e.note.phrases.size(); ++k)
+      EXPECT_NEAR(g.note.phrases[k].score, e.note.phrases[k].score, 2e-2 * std::max(1.0, std::abs(e.note.phrases[k].score)));
+  }
+  // The replays read each case's own input: different cases, different scores; the same case, its score.
+  EXPECT_NE(probabilities[0], probabilities[1]);
+  EXPECT_NEAR(probabilities[0], probabilities.back(), 1e-6);
+}
+
 // Integrated gradients run per case inside a batch: each case gets the attributions it gets alone.
 TEST(Explainer, IntegratedGradientsInABatchMatchEachCaseAlone) {
   auto& f = fx();

@@ -54,6 +54,17 @@ struct ExplainOptions {
   std::string language = "en";     ///< narrative: "en" | "zh"
   std::string expertStatsPath;     ///< empty: <weights dir>/expert_stats.json when present
   int threads = 0;                 ///< CPU threads for mapping/measuring; 0 = hardware concurrency
+  /// Model on CUDA, one case per runModel call (analyze, the GUI), gradient x input attributions: the
+  /// network's pass (forward, Grad-CAM and note gradients) is captured once per input shape as a CUDA graph
+  /// and replayed, without eager LibTorch's per-operation launch cost, which dominates at batch 1. Notes are
+  /// then padded to a multiple of 64 tokens (masked: the same result up to rounding). Any capture failure
+  /// falls back to the eager pass for the rest of the Explainer's life. Off: always eager.
+  bool cudaGraphs = true;
+  /// runModel's batched pass gets at least this many rows, the first case repeated (its extra rows' results
+  /// are dropped). For the screening rounds on a GPU: the first pass at each new batch size pays the
+  /// libraries' one-off set-up for that shape (cuDNN's plans forward and backward), so rounds of one size
+  /// pay it once. 0: the batch as it comes.
+  int padBatchTo = 0;
 };
 
 /// Explainer::timeForwardVersusCam's medians, in seconds. The parts (eager timing only, else 0) are timed
@@ -101,7 +112,8 @@ class Explainer {
   /// The model part for several cases as one batch (on the thread that uses the model). Out-of-scope
   /// images are reported in their pass without running the network. Throws ExplainError for a case
   /// with neither image nor note, or when the model fails (then no pass of the batch is valid).
-  /// Per-case forwardSeconds/camSeconds are the batch's times divided by its size.
+  /// Per-case forwardSeconds/camSeconds are the batch's times divided by its size (a CUDA graph replay,
+  /// see ExplainOptions::cudaGraphs, runs both at once: its time is all forwardSeconds).
   std::vector<std::shared_ptr<const ModelPass>> runModel(const std::vector<ExplainInput>& cases);
   /// The rest of the explanation from a pass of `runModel` for the same input. Thread-safe: uses no
   /// model and no mutable state, so several cases can be finished at once on worker threads.
