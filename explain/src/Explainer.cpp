@@ -461,7 +461,7 @@ struct Explainer::Impl {
   /// batch: heads, CAM (cases with an image), note scores (cases with a note). `pres[i]` is case i's
   /// preprocessed image (nullptr: none); its note is ps[i]->text. Phases go to `trace` (MEDSEEK_TRACE_MODEL).
   void runBatch(const std::vector<ModelPass*>& ps, const std::vector<const multimodal::PreprocessedVolume*>& pres,
-                bool plusPlus, bool randomised, int igSteps, bool cudaGraphs, int padTo, std::string& trace) {
+                bool plusPlus, bool randomised, int igSteps, bool cudaGraphs, std::string& trace) {
     torch::AutoGradMode grad(true);
     const auto t0 = Clock::now();
     auto tt = t0;
@@ -476,10 +476,6 @@ struct Explainer::Impl {
       anyImage = anyImage || pres[i];
       anyText = anyText || ps[i]->usedNote;
     }
-    if (padTo > static_cast<int>(B)) {  // rows B.. repeat case 0; only rows < B are read below
-      images.resize(static_cast<std::size_t>(padTo), images.front());
-      texts.resize(static_cast<std::size_t>(padTo), texts.front());
-    }
     const bool cuda = ln->device.is_cuda();
     const auto fo = passOptions(anyImage, anyText, ln->autocast && cuda);
     DevicePass d;
@@ -487,7 +483,7 @@ struct Explainer::Impl {
     double forwardSeconds = 0, camSeconds = 0;
     bool graphed = false;
 #ifdef MEDSEEK_TORCH_CUDA
-    if (cudaGraphs && cuda && images.size() == 1 && !randomised && igSteps <= 0) {
+    if (cudaGraphs && cuda && B == 1 && !randomised && igSteps <= 0) {
       graphed = graphedPass(images, texts, anyImage, anyText, plusPlus, d, tt, trace);
       forwardSeconds = since(t0);
     }
@@ -647,7 +643,7 @@ std::vector<std::shared_ptr<const ModelPass>> Explainer::runModel(const std::vec
   try {
     if (!run.empty())
       impl_->runBatch(run, runPre, options_.gradCamPlusPlus, false, options_.integratedGradientSteps, options_.cudaGraphs,
-                      options_.padBatchTo, trace);
+                      trace);
     tt = Clock::now();
     // Note attributions, then the occlusion forwards of every case's phrases in one text-only batch.
     std::vector<std::string> occluded;
@@ -953,7 +949,7 @@ RawExplanation Explainer::camOnly(const multimodal::PreprocessedVolume& pre, con
   if (pass.usedNote) pass.text = md::tokenizeNote(ln.tokenizer, note, ln.net->config().maxTokens);
   try {
     std::string trace;
-    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0, options_.cudaGraphs, 0, trace);
+    impl_->runBatch({&pass}, {&pre}, options_.gradCamPlusPlus, randomised, 0, options_.cudaGraphs, trace);
   } catch (const c10::Error& err) {
     throw ExplainError(std::string("the model failed while explaining: ") + err.what_without_backtrace());
   }

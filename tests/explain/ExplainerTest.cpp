@@ -281,34 +281,6 @@ TEST(ExplainerGpu, BatchedCudaAndCpuExplanationsAgree) {
   }
 }
 
-// The screening rounds on a GPU are padded to the batch size with copies of their first case: each case
-// still gets its own result, the one it gets in an unpadded batch.
-TEST(Explainer, PaddedBatchGivesEachCaseItsOwnResult) {
-  auto& f = fx();
-  explain::ExplainOptions padded;
-  padded.padBatchTo = 4;
-  explain::Explainer plain(*f.model), pad(*f.model, padded);
-  phantom::CohortGenerator gen(78, {});
-  const auto other = gen.generate(1);
-  const std::vector<explain::ExplainInput> in{{&f.c.volume, nullptr, f.c.note}, {&other.volume, nullptr, ""}};
-  const auto a = plain.runModel(in), b = pad.runModel(in);
-  ASSERT_EQ(b.size(), in.size());
-  std::vector<double> probabilities;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    SCOPED_TRACE("case " + std::to_string(i));
-    const auto ea = plain.finish(in[i], *a[i]), eb = pad.finish(in[i], *b[i]);
-    EXPECT_NEAR(ea.probability, eb.probability, 1e-5);
-    probabilities.push_back(eb.probability);
-    ASSERT_EQ(ea.findings.size(), eb.findings.size());
-    for (std::size_t k = 0; k < ea.findings.size(); ++k)
-      for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(ea.findings[k].centerLps[c], eb.findings[k].centerLps[c], 1e-3);
-    ASSERT_EQ(ea.note.phrases.size(), eb.note.phrases.size());
-    for (std::size_t k = 0; k < ea.note.phrases.size(); ++k)
-      EXPECT_NEAR(ea.note.phrases[k].score, eb.note.phrases[k].score, 1e-4 * std::max(1.0, std::abs(ea.note.phrases[k].score)));
-  }
-  EXPECT_NE(probabilities[0], probabilities[1]);
-}
-
 // analyze's batch-1 pass on CUDA replays a captured graph (ExplainOptions::cudaGraphs): case after case,
 // with notes of other lengths, an image alone and a note alone, and back to the first case, it explains like
 // the eager pass on the same device (same score, culprit, note factors and phrase scores).

@@ -32,7 +32,6 @@ Analyzer::Analyzer(const AnalysisOptions& options) : impl_(std::make_unique<Impl
   eo.threads = options.threads;
   eo.expertStatsPath = options.expertStatsPath;
   eo.cudaGraphs = options.cudaGraphs;
-  eo.padBatchTo = options.padBatchTo;
   impl_->explainer = std::make_unique<explain::Explainer>(*impl_->model, eo);
 }
 Analyzer::~Analyzer() = default;

@@ -848,15 +848,11 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
     ao.cudnnAutotune = options.cudnnAutotune;
     // On CUDA the model thread's own CPU work is small: one LibTorch CPU thread keeps its thread pool from
     // spinning on the cores the workers need (with all cores, each small CPU op waited for busy threads).
-    const bool gpu = options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable;
-    if (ao.threads == 0 && gpu) ao.threads = 1;
+    if (ao.threads == 0 && options.device != "cpu" && multimodal::runtimeInfo().cudaAvailable) ao.threads = 1;
     ao.heatmapOnCtGrid = options.heatmaps || options.reports;
     // Rounds come in every size up to the batch, each size a capture of its own, while the workers use the
-    // GPU too: the batched passes run eagerly. On a GPU every round is padded to the batch size, so that
-    // the libraries' one-off set-up for a batch shape (cuDNN's plans) is paid in the first round alone;
-    // on a CPU the padding would be real work.
+    // GPU too: the batched passes run eagerly.
     ao.cudaGraphs = false;
-    if (gpu && !std::getenv("MEDSEEK_NO_ROUND_PADDING")) ao.padBatchTo = options.batch;  // the env: for A/B timing
     return std::make_unique<Analyzer>(ao);
   });
   say("discovering studies");

@@ -60,11 +60,6 @@ struct ExplainOptions {
   /// then padded to a multiple of 64 tokens (masked: the same result up to rounding). Any capture failure
   /// falls back to the eager pass for the rest of the Explainer's life. Off: always eager.
   bool cudaGraphs = true;
-  /// runModel's batched pass gets at least this many rows, the first case repeated (its extra rows' results
-  /// are dropped). For the screening rounds on a GPU: the first pass at each new batch size pays the
-  /// libraries' one-off set-up for that shape (cuDNN's plans forward and backward), so rounds of one size
-  /// pay it once. 0: the batch as it comes.
-  int padBatchTo = 0;
 };
 
 /// Explainer::timeForwardVersusCam's medians, in seconds. The parts (eager timing only, else 0) are timed

@@ -32,7 +32,6 @@ struct AnalysisOptions {
   bool cudnnAutotune = false;    ///< see multimodal::ModelOptions::cudnnAutotune
   std::string expertStatsPath;   ///< empty: expert_stats.json beside the weights
   bool cudaGraphs = true;        ///< see explain::ExplainOptions::cudaGraphs
-  int padBatchTo = 0;            ///< see explain::ExplainOptions::padBatchTo
 };
 
 struct AnalysisResult {
