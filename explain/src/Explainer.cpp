@@ -53,6 +53,42 @@ void traceMark(const torch::Device& d, Clock::time_point& t, std::string& line, 
   t = Clock::now();
 }
 
+#ifdef MEDSEEK_TORCH_CUDA
+// Captures `pass` into `graph` on the current stream (the caller's side stream) and returns what the captured
+// run returned: its tensors are the graph's outputs, rewritten by every replay. `warmUps` eager runs come
+// first on that stream, so that library handles, workspaces and the allocator's blocks exist before capture;
+// autocast's weight cache stays off throughout, so that no cast made during capture outlives it. Only this
+// thread is barred from unsafe CUDA calls during the capture, so other threads' GPU work does not break it.
+// Throws c10::Error (capture mode is left first).
+template <class Pass>
+auto captureGraph(at::cuda::CUDAGraph& graph, int warmUps, Pass&& pass) -> decltype(pass()) {
+  struct CacheOff {
+    bool was = at::autocast::is_autocast_cache_enabled();
+    CacheOff() { at::autocast::set_autocast_cache_enabled(false); }
+    ~CacheOff() { at::autocast::set_autocast_cache_enabled(was); }
+  } cacheOff;
+  for (int w = 0; w < warmUps; ++w) (void)pass();
+  c10::cuda::getCurrentCUDAStream().synchronize();
+#if TORCH_VERSION_MAJOR >= 2
+  graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+  graph.capture_begin();
+#endif
+  decltype(pass()) out;
+  try {
+    out = pass();
+  } catch (...) {
+    try {
+      graph.capture_end();  // leaves capture mode; the capture is invalid anyway
+    } catch (...) {
+    }
+    throw;
+  }
+  graph.capture_end();
+  return out;
+}
+#endif
+
 torch::Tensor cpuF(const torch::Tensor& t) {
   if (!t.defined()) return t;
   auto d = t.detach().to(torch::kCPU);
@@ -326,26 +362,7 @@ struct Explainer::Impl {
       d.ageToken = out.ageAttention.detach().argmax(1);
     }
     if (phases) traceMark(ln->device, phases->mark, *phases->trace, "note-grads");
-    auto& h = d.heads;
-    auto keep = [](const torch::Tensor& t) { return t.defined() ? t.detach() : t; };
-    h.cancerLogit = keep(out.cancerLogit);
-    h.gate = keep(out.gate);
-    h.routing = keep(out.routing);
-    h.topExperts = keep(out.topExperts);
-    h.topWeights = keep(out.topWeights);
-    h.noduleLogit = keep(out.noduleLogit);
-    h.diameterCm = keep(out.diameterCm);
-    h.typeLogits = keep(out.typeLogits);
-    h.lobeLogits = keep(out.lobeLogits);
-    h.spiculationLogit = keep(out.spiculationLogit);
-    h.emphysemaLogit = keep(out.emphysemaLogit);
-    h.countLogits = keep(out.countLogits);
-    h.ageYears = keep(out.ageYears);
-    h.ageAttention = keep(out.ageAttention);
-    h.sexFemaleLogit = keep(out.sexFemaleLogit);
-    h.familyHistoryLogit = keep(out.familyHistoryLogit);
-    h.smokingLogits = keep(out.smokingLogits);
-    h.priorCancerLogit = keep(out.priorCancerLogit);
+    d.heads = md::predictionHeads(out, [](const torch::Tensor& t) { return t.detach(); });
     return d;
   }
 
@@ -405,36 +422,7 @@ struct Explainer::Impl {
         in.anyImage = anyImage ? 1 : 0;
         writeInput(in, host);
         const auto fo = passOptions(anyImage, anyText, ln->autocast);
-        // Warm-up passes on the capture stream first (library handles, workspaces and the allocator's blocks
-        // exist before capture); autocast's weight cache stays off so that no cast made during capture
-        // outlives it. Only this thread is barred from unsafe CUDA calls during the capture, so other
-        // threads' GPU work (none in analyze or the GUI) does not break it.
-        const bool cacheWas = at::autocast::is_autocast_cache_enabled();
-        at::autocast::set_autocast_cache_enabled(false);
-        bool capturing = false;
-        try {
-          for (int w = 0; w < 2; ++w) (void)devicePass(n, in, fo, plusPlus, nullptr);
-          graphStream->synchronize();
-#if TORCH_VERSION_MAJOR >= 2
-          cp->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-#else
-          cp->graph.capture_begin();
-#endif
-          capturing = true;
-          cp->output = devicePass(n, in, fo, plusPlus, nullptr);
-          capturing = false;
-          cp->graph.capture_end();
-        } catch (...) {
-          at::autocast::set_autocast_cache_enabled(cacheWas);
-          if (capturing) {  // leave capture mode (the capture is invalid anyway)
-            try {
-              cp->graph.capture_end();
-            } catch (...) {
-            }
-          }
-          throw;
-        }
-        at::autocast::set_autocast_cache_enabled(cacheWas);
+        cp->output = captureGraph(cp->graph, 2, [&] { return devicePass(n, in, fo, plusPlus, nullptr); });
         traceMark(ln->device, tt, trace, "graph-capture");
         it = graphs.emplace(key, std::move(cp)).first;
       } else {
@@ -526,26 +514,7 @@ struct Explainer::Impl {
       }
     }
     traceMark(ln->device, tt, trace, "to-host");
-    md::NetOutput c;
-    const auto& h = d.heads;
-    c.cancerLogit = cpuF(h.cancerLogit);
-    c.gate = cpuF(h.gate);
-    c.routing = cpuF(h.routing);
-    c.topExperts = cpuF(h.topExperts);
-    c.topWeights = cpuF(h.topWeights);
-    c.noduleLogit = cpuF(h.noduleLogit);
-    c.diameterCm = cpuF(h.diameterCm);
-    c.typeLogits = cpuF(h.typeLogits);
-    c.lobeLogits = cpuF(h.lobeLogits);
-    c.spiculationLogit = cpuF(h.spiculationLogit);
-    c.emphysemaLogit = cpuF(h.emphysemaLogit);
-    c.countLogits = cpuF(h.countLogits);
-    c.ageYears = cpuF(h.ageYears);
-    c.ageAttention = cpuF(h.ageAttention);
-    c.sexFemaleLogit = cpuF(h.sexFemaleLogit);
-    c.familyHistoryLogit = cpuF(h.familyHistoryLogit);
-    c.smokingLogits = cpuF(h.smokingLogits);
-    c.priorCancerLogit = cpuF(h.priorCancerLogit);
+    const auto c = md::predictionHeads(d.heads, cpuF);
     for (int64_t i = 0; i < B; ++i) {
       auto& p = *ps[static_cast<std::size_t>(i)];
       md::fillPrediction(c, i, ln->temperature, p.pred);
@@ -1006,26 +975,12 @@ CamTiming Explainer::timeForwardVersusCam(const multimodal::PreprocessedVolume& 
 #ifdef MEDSEEK_TORCH_CUDA
     if (!cuda) throw ExplainError("CUDA graphs need the model on a CUDA device (it runs on " + ln.device.str() + ")");
     try {
-      // Capture runs on a side stream after warm-up passes there (library handles, workspaces and the
-      // allocator's blocks exist before capture); autocast's weight cache stays off so that no cast made
-      // during capture outlives it.
+      // Both passes captured on a side stream (the outputs stay alive while the graphs are replayed).
       auto stream = c10::cuda::getStreamFromPool(false, ln.device.index());
       c10::cuda::CUDAStreamGuard onStream(stream);
-      const bool cacheWas = at::autocast::is_autocast_cache_enabled();
-      at::autocast::set_autocast_cache_enabled(false);
-      for (int w = 0; w < 3; ++w) {
-        forwardPass();
-        camPass();
-      }
-      stream.synchronize();
       at::cuda::CUDAGraph forwardGraph, camGraph;
-      forwardGraph.capture_begin();
-      auto forwardOut = forwardPass();
-      forwardGraph.capture_end();
-      camGraph.capture_begin();
-      auto camOut = camPass();
-      camGraph.capture_end();
-      at::autocast::set_autocast_cache_enabled(cacheWas);
+      const auto forwardOut = captureGraph(forwardGraph, 3, forwardPass);
+      const auto camOut = captureGraph(camGraph, 3, camPass);
       for (int r = 0; r < repeats + 1; ++r) {
         auto t0 = Clock::now();
         forwardGraph.replay();

@@ -300,6 +300,29 @@ LoadedNetwork loadNetwork(const std::string& path, const torch::Device& device) 
   return ln;
 }
 
+NetOutput predictionHeads(const NetOutput& o, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+  auto g = [&f](const torch::Tensor& t) { return t.defined() ? f(t) : t; };
+  NetOutput h;
+  h.cancerLogit = g(o.cancerLogit);
+  h.gate = g(o.gate);
+  h.routing = g(o.routing);
+  h.topExperts = g(o.topExperts);
+  h.topWeights = g(o.topWeights);
+  h.noduleLogit = g(o.noduleLogit);
+  h.diameterCm = g(o.diameterCm);
+  h.typeLogits = g(o.typeLogits);
+  h.lobeLogits = g(o.lobeLogits);
+  h.spiculationLogit = g(o.spiculationLogit);
+  h.emphysemaLogit = g(o.emphysemaLogit);
+  h.countLogits = g(o.countLogits);
+  h.ageYears = g(o.ageYears);
+  h.sexFemaleLogit = g(o.sexFemaleLogit);
+  h.familyHistoryLogit = g(o.familyHistoryLogit);
+  h.smokingLogits = g(o.smokingLogits);
+  h.priorCancerLogit = g(o.priorCancerLogit);
+  return h;
+}
+
 void fillPrediction(const NetOutput& o, int64_t r, double temperature, Prediction& p) {
   auto v = [&](const torch::Tensor& t) { return static_cast<double>(t[r].item<float>()); };
   p.rawLogit = v(o.cancerLogit);
@@ -460,25 +483,9 @@ std::vector<Prediction> Model::predict(const std::vector<CaseInput>& inputs) {
       detail::ForwardOptions fo;
       fo.autocastCuda = ln.autocast && ln.device.is_cuda();
       auto o = ln.net->forward(batch, fo);
-      detail::NetOutput c;
-      auto cpu = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).to(t.scalar_type() == torch::kLong ? torch::kLong : torch::kFloat); };
-      c.cancerLogit = cpu(o.cancerLogit);
-      c.gate = cpu(o.gate);
-      c.routing = cpu(o.routing);
-      c.topExperts = cpu(o.topExperts);
-      c.topWeights = cpu(o.topWeights);
-      c.noduleLogit = cpu(o.noduleLogit);
-      c.diameterCm = cpu(o.diameterCm);
-      c.typeLogits = cpu(o.typeLogits);
-      c.lobeLogits = cpu(o.lobeLogits);
-      c.spiculationLogit = cpu(o.spiculationLogit);
-      c.emphysemaLogit = cpu(o.emphysemaLogit);
-      c.countLogits = cpu(o.countLogits);
-      c.ageYears = cpu(o.ageYears);
-      c.sexFemaleLogit = cpu(o.sexFemaleLogit);
-      c.familyHistoryLogit = cpu(o.familyHistoryLogit);
-      c.smokingLogits = cpu(o.smokingLogits);
-      c.priorCancerLogit = cpu(o.priorCancerLogit);
+      const auto c = detail::predictionHeads(o, [](const torch::Tensor& t) {
+        return t.detach().to(torch::kCPU).to(t.scalar_type() == torch::kLong ? torch::kLong : torch::kFloat);
+      });
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       for (std::size_t k = s; k < e; ++k) {
         auto& p = out[scored[k]];

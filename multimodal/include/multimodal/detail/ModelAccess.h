@@ -17,6 +17,7 @@
 ///   // Token t of `text` is text.pieces[t - 1] (t = 0 is [CLS]): byte span begin/end in the note.
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -64,5 +65,7 @@ void saveNetwork(const std::string& path, MedSeekNet& net, const Tokenizer& tok,
 
 /// Turns a network output row into the public Prediction fields (probability, gate, experts, aux).
 void fillPrediction(const NetOutput& out, int64_t row, double temperature, Prediction& p);
+/// The heads fillPrediction reads, each (where defined) passed through `f`: detached, copied to the host.
+NetOutput predictionHeads(const NetOutput& out, const std::function<torch::Tensor(const torch::Tensor&)>& f);
 
 }  // namespace multimodal::detail
