@@ -79,10 +79,14 @@ constexpr const char* kFailed = "failed";
 
 // ---------------------------------------------------------------------------------------------- files
 
+/// The name `path` is written under before its rename onto `path`: this process's own (name.tmp<pid>), the
+/// pattern a resumed run clears (removeStaleTemporaries).
+fs::path temporaryFor(const fs::path& path) { return path.string() + ".tmp" + std::to_string(::getpid()); }
+
 /// Writes `content` to `path` through a temporary file in the same folder and a rename, so readers (and a
 /// run killed half-way) see either the old or the new file, never a partial one.
 void writeAtomically(const fs::path& path, const std::string& content) {
-  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
+  const fs::path tmp = temporaryFor(path);
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw std::runtime_error("cannot write '" + tmp.string() + "'");
@@ -931,13 +935,13 @@ ScreeningSummary runScreening(const ScreeningOptions& options, const ScreeningPr
         const fs::path dir = out / "studies" / dirName;
         fs::create_directories(dir);
         if (options.heatmaps && !e.heatmap.values.empty()) {
-          const fs::path tmp = dir / ("heatmap.mha.tmp" + std::to_string(::getpid()));
+          const fs::path tmp = temporaryFor(dir / "heatmap.mha");
           writeHeatmapMha(e.heatmap, tmp.string());
           fs::rename(tmp, dir / "heatmap.mha");
         }
 #ifndef MEDSEEK_NO_REPORTS
         if (options.reports && !e.outOfScope) {
-          const fs::path tmp = dir / ("report.tmp" + std::to_string(::getpid()));
+          const fs::path tmp = temporaryFor(dir / "report");
           removeTree(tmp);
           ReportOptions ro;
           ro.language = options.language;
