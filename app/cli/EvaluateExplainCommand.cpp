@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <regex>
 #include <sstream>
 
 #include "Commands.h"
@@ -324,13 +325,15 @@ void run(const Args& a) {
                 pc(hitLastBlock, n), pc(measured, n),
                 pc(findingInside, n), pc(lobeOk, n), pc(typeOk, n), pc(diamOk, n), pc(allOk, n), pc(oracleMeasured, n), pc(oracleLobe, n),
                 pc(oracleType, n), pc(oracleDiam, n), pc(oracleAll, n), sentences,
-                narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), rhoMax,
+                narrativeProblems, sanityN, sanityN ? rhoSum / sanityN : std::nan(""), sanityN ? rhoMax : std::nan(""),
                 sanityN ? dropSum / sanityN : std::nan(""), pc(drops, sanityN), fhCases, pc(fhValueOk, fhCases),
                 pc(fhPhraseOk, fhCases), negCases, pc(negNotPresent, negCases), pc(agePhraseOk, ageCases), fwdS, camS,
                 fwdS > 0 ? camS / fwdS : std::nan(""), a.timeBatch, a.cudaGraphs ? "true" : "false",
                 a.cudnnAutotune ? "true" : "false", timing.camForwardSeconds, timing.camGradientSeconds,
                 timing.camMapSeconds, timing.lastBlockGradientSeconds, secs);
-  std::cout << buf;
+  // A figure with no cases behind it (e.g. the sanity checks with --sanity-cases 0) is NaN, which JSON
+  // cannot hold: it is written as null.
+  std::cout << std::regex_replace(std::string(buf), std::regex(R"(: -?(nan|inf)\b)"), ": null");
   (void)perCase;
 }
 

@@ -116,3 +116,19 @@ TEST(BenchDiscover, CountsTheGeneratedStudiesAndReportsFilesPerSecond) {
   EXPECT_EQ(j["series"], 2);
   EXPECT_GT(j["files_per_s"].get<double>(), 0);
 }
+
+// evaluate-explain --json is read by scripts: it is valid JSON also where a figure has no cases behind it
+// (no sanity cases: those figures are null, not NaN), and the figures that have cases are numbers.
+TEST(EvaluateExplain, JsonHoldsNullWhereAFigureHasNoCases) {
+  const auto r = run(cli() + " evaluate-explain --generate 1 --seed 9002 --device cpu --sanity-cases 0 --json 2>/dev/null");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json j;
+  ASSERT_NO_THROW(j = json::parse(r.output)) << r.output;
+  EXPECT_EQ(j["cases"], 1);
+  EXPECT_EQ(j["sanity_cases"], 0);
+  EXPECT_TRUE(j["randomised_weights_cam_spearman_mean"].is_null()) << j.dump();
+  EXPECT_TRUE(j["randomised_weights_cam_spearman_max"].is_null()) << j.dump();
+  EXPECT_TRUE(j["nodule_removal_score_drop_mean"].is_null()) << j.dump();
+  EXPECT_TRUE(j["pointing_game_inside_nodule_pct"].is_number()) << j.dump();
+  EXPECT_GT(j["gradcam_over_forward"].get<double>(), 0.0);
+}
